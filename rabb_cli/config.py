@@ -1,0 +1,407 @@
+"""Settings: one table of every setting, read from the environment and config.toml.
+
+A value from an environment variable wins over config.toml, which wins over the
+default. The table drives validation, `rabb config show` and the README's list of
+settings. A config file that contains an API key must have mode 0600.
+"""
+
+import os
+import stat
+import tomllib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from rabb_cli.errors import ConfigError, InvalidInput
+from rabb_cli.paths import Paths, ensure_private_dir
+from rabb_cli.redact import register_secret
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its dotted name in config.toml, kind, default and help."""
+
+    name: str
+    kind: str
+    default: Any
+    help: str
+    env: tuple[str, ...] = ()
+    secret: bool = False
+    choices: tuple[str, ...] = ()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "timezone",
+        "zone",
+        None,
+        "IANA zone for reading and showing times; the system zone when unset",
+        env=("RABB_TIMEZONE",),
+    ),
+    Setting(
+        "week_start",
+        "choice",
+        "monday",
+        "first day of the week in the calendar",
+        choices=("monday", "sunday"),
+    ),
+    Setting(
+        "late_api_key",
+        "text",
+        None,
+        "Late (Zernio) API key",
+        env=("LATE_API_KEY", "ZERNIO_API_KEY"),
+        secret=True,
+    ),
+    Setting(
+        "late_base_url",
+        "url",
+        "https://zernio.com/api",
+        "base URL of the Late API",
+        env=("LATE_BASE_URL",),
+    ),
+    Setting(
+        "resend_api_key",
+        "text",
+        None,
+        "Resend API key for failure alerts",
+        env=("RESEND_API_KEY",),
+        secret=True,
+    ),
+    Setting(
+        "resend_api_url",
+        "url",
+        "https://api.resend.com",
+        "base URL of the Resend API",
+        env=("RESEND_API_URL",),
+    ),
+    Setting(
+        "publish.publisher",
+        "choice",
+        "late",
+        "where run-due publishes: the Late API, or JSON files in the outbox folder",
+        env=("RABB_PUBLISHER",),
+        choices=("late", "outbox"),
+    ),
+    Setting(
+        "publish.max_attempts",
+        "count",
+        4,
+        "attempts per post in all, the first try included",
+    ),
+    Setting(
+        "publish.backoff_base",
+        "duration",
+        timedelta(seconds=30),
+        "base delay of the exponential backoff between attempts",
+    ),
+    Setting(
+        "publish.backoff_max",
+        "duration",
+        timedelta(hours=1),
+        "maximum delay between attempts",
+    ),
+    Setting(
+        "publish.max_lateness",
+        "duration",
+        timedelta(hours=24),
+        "a post due longer ago than this is marked failed instead of published",
+    ),
+    Setting(
+        "publish.lease",
+        "duration",
+        timedelta(minutes=15),
+        "time after which a post left publishing by a stopped run is tried again",
+    ),
+    Setting(
+        "publish.concurrency",
+        "count",
+        4,
+        "posts published at the same time by one run",
+    ),
+    Setting(
+        "publish.timeout",
+        "duration",
+        timedelta(seconds=300),
+        "read timeout of a publish request",
+    ),
+    Setting(
+        "alerts.email",
+        "email",
+        None,
+        "address that receives failure alerts",
+    ),
+    Setting(
+        "alerts.from",
+        "email",
+        None,
+        "sender address of failure alerts, on a domain verified in Resend",
+        env=("RESEND_FROM_EMAIL",),
+    ),
+    Setting(
+        "alerts.on_failure",
+        "bool",
+        None,
+        "send an alert when a post fails; on by default once alerts.email is set",
+    ),
+)
+
+SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+@dataclass
+class Config:
+    """The settings in effect, and where each value came from."""
+
+    path: Path
+    values: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def get(self, name: str) -> Any:
+        return self.values[name]
+
+    def source(self, name: str) -> str:
+        return self.sources.get(name, "default")
+
+
+def load_config(paths: Paths, environ: dict[str, str] | None = None) -> Config:
+    """Read config.toml and the environment into a validated Config."""
+    env = os.environ if environ is None else environ
+    raw = read_file(paths.config_file)
+    config = Config(paths.config_file)
+
+    for setting in SETTINGS:
+        value: Any = setting.default
+        source = "default"
+        present, file_value = _lookup(raw, setting.name)
+        if present:
+            value = convert(setting, file_value, "config.toml")
+            source = "config.toml"
+        for variable in setting.env:
+            if env.get(variable, "").strip():
+                value = convert(setting, env[variable], variable)
+                source = variable
+                break
+        if setting.secret:
+            register_secret(value)
+        config.values[setting.name] = value
+        config.sources[setting.name] = source
+
+    _check_file_mode(paths.config_file, raw)
+    return config
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """Return the parsed config file, or an empty table when there is none."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror}") from error
+    try:
+        parsed = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(
+            f"invalid TOML in {path}: {error}", "fix the file or move it away"
+        ) from error
+    _reject_unknown_keys(parsed, path)
+    return parsed
+
+
+def update_config(path: Path, changes: dict[str, Any]) -> None:
+    """Set (or, with None, remove) settings in config.toml, keeping its comments.
+
+    The file is written to a temporary file with mode 0600 and renamed over the
+    old one, so a crash never leaves half a file and keys are never readable by
+    others.
+    """
+    import tomlkit
+
+    for name, value in changes.items():
+        if value is not None:
+            convert(SETTINGS_BY_NAME[name], value, "the command line")
+
+    try:
+        document = tomlkit.parse(path.read_text("utf-8"))
+    except FileNotFoundError:
+        document = tomlkit.document()
+    for name, value in changes.items():
+        _set_in_document(document, name, value)
+
+    ensure_private_dir(path.parent)
+    temporary = path.with_name(f".{path.name}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(tomlkit.dumps(document))
+    os.chmod(temporary, 0o600)
+    os.replace(temporary, path)
+
+
+def convert(setting: Setting, value: Any, origin: str) -> Any:
+    """Validate a raw value for `setting` and return it in its Python type."""
+    converter = _CONVERTERS[setting.kind]
+    try:
+        return converter(setting, value)
+    except (InvalidInput, ValueError, TypeError) as error:
+        detail = error.message if isinstance(error, InvalidInput) else str(error)
+        raise InvalidInput(
+            f"invalid value {_shown(setting, value)} for {setting.name} in {origin}"
+            f" ({detail})",
+            _expected(setting),
+        ) from error
+
+
+def _lookup(raw: dict[str, Any], name: str) -> tuple[bool, Any]:
+    table: Any = raw
+    for part in name.split("."):
+        if not isinstance(table, dict) or part not in table:
+            return False, None
+        table = table[part]
+    return True, table
+
+
+def _reject_unknown_keys(parsed: dict[str, Any], path: Path) -> None:
+    sections = {name.split(".")[0] for name in SETTINGS_BY_NAME if "." in name}
+    for key, value in parsed.items():
+        if key in sections and isinstance(value, dict):
+            names = [f"{key}.{inner}" for inner in value]
+        else:
+            names = [key]
+        for name in names:
+            if name not in SETTINGS_BY_NAME:
+                known = ", ".join(SETTINGS_BY_NAME)
+                raise InvalidInput(
+                    f"unknown setting {name!r} in {path}", f"valid names are {known}"
+                )
+
+
+def _check_file_mode(path: Path, raw: dict[str, Any]) -> None:
+    has_secret = any(
+        _lookup(raw, setting.name)[0] for setting in SETTINGS if setting.secret
+    )
+    if not has_secret:
+        return
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise ConfigError(
+            f"{path} contains an API key but other users can read it (mode {mode:04o})",
+            f"run 'chmod 600 {path}'",
+        )
+
+
+def _set_in_document(document: Any, name: str, value: Any) -> None:
+    import tomlkit
+
+    *sections, key = name.split(".")
+    table = document
+    for section in sections:
+        if section not in table:
+            if value is None:
+                return
+            table[section] = tomlkit.table()
+        table = table[section]
+    if value is None:
+        table.pop(key, None)
+    elif isinstance(value, timedelta):
+        from rabb_cli.timeparse import format_duration
+
+        table[key] = format_duration(value).replace(" ", "")
+    else:
+        table[key] = value
+
+
+def _shown(setting: Setting, value: Any) -> str:
+    return "(hidden)" if setting.secret else repr(value)
+
+
+def _expected(setting: Setting) -> str:
+    return {
+        "zone": "use an IANA zone name such as 'Europe/Berlin'",
+        "choice": f"use one of {', '.join(setting.choices)}",
+        "count": "use a whole number of at least 1",
+        "duration": "use a duration such as '30s', '15m' or '24h'",
+        "bool": "use true or false",
+        "email": "use an address such as 'me@example.com'",
+        "url": "use an http or https URL",
+        "text": "use a non-empty string",
+    }[setting.kind]
+
+
+def _to_zone(setting: Setting, value: Any) -> str:
+    from rabb_cli.timeparse import load_zone
+
+    return load_zone(str(value)).key
+
+
+def _to_choice(setting: Setting, value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in setting.choices:
+        raise ValueError(f"not one of {', '.join(setting.choices)}")
+    return text
+
+
+def _to_count(setting: Setting, value: Any) -> int:
+    if isinstance(value, bool):
+        raise TypeError("not a number")
+    number = int(str(value).strip())
+    if number < 1:
+        raise ValueError("must be at least 1")
+    return number
+
+
+def _to_duration(setting: Setting, value: Any) -> timedelta:
+    from rabb_cli.timeparse import parse_duration
+
+    if isinstance(value, int) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    span = parse_duration(str(value))
+    if span <= timedelta():
+        raise ValueError("must be longer than zero")
+    return span
+
+
+def _to_bool(setting: Setting, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("not true or false")
+
+
+def _to_email(setting: Setting, value: Any) -> str:
+    text = str(value).strip()
+    address = text.rsplit("<", 1)[-1].rstrip(">").strip()
+    local, _, domain = address.partition("@")
+    if not local or "." not in domain or any(char.isspace() for char in address):
+        raise ValueError("not an email address")
+    return text
+
+
+def _to_url(setting: Setting, value: Any) -> str:
+    text = str(value).strip().rstrip("/")
+    if not text.startswith(("http://", "https://")):
+        raise ValueError("not an http or https URL")
+    return text
+
+
+def _to_text(setting: Setting, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("empty")
+    return value.strip()
+
+
+_CONVERTERS = {
+    "zone": _to_zone,
+    "choice": _to_choice,
+    "count": _to_count,
+    "duration": _to_duration,
+    "bool": _to_bool,
+    "email": _to_email,
+    "url": _to_url,
+    "text": _to_text,
+}

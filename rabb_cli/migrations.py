@@ -1,0 +1,68 @@
+"""Ordered, named schema migrations.
+
+Each migration runs once, in its own transaction, and is recorded by name in the
+`schema_migration` table; `PRAGMA user_version` holds their count. Migrations only
+add: a new table, column or index. None drops or rewrites user data, and a
+database that already holds data is copied to a backup file before any migration
+runs on it.
+
+To change the schema, append a migration; never edit or reorder one that shipped.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "0001_create_posts",
+        (
+            """
+            CREATE TABLE post (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                uid VARCHAR NOT NULL UNIQUE,
+                text VARCHAR NOT NULL,
+                status VARCHAR NOT NULL,
+                media JSON NOT NULL DEFAULT '[]',
+                scheduled_for VARCHAR(27),
+                published_at VARCHAR(27),
+                late_post_id VARCHAR,
+                failure_reason VARCHAR,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at VARCHAR(27),
+                revision INTEGER NOT NULL DEFAULT 1,
+                claimed_at VARCHAR(27),
+                claimed_by VARCHAR,
+                created_at VARCHAR(27) NOT NULL,
+                updated_at VARCHAR(27) NOT NULL
+            )
+            """,
+            # Serves the due query of run-due and the date ranges of list and
+            # calendar.
+            "CREATE INDEX ix_post_status_scheduled ON post (status, scheduled_for)",
+            "CREATE INDEX ix_post_scheduled ON post (scheduled_for)",
+            """
+            CREATE TABLE target (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                post_id INTEGER NOT NULL REFERENCES post (id) ON DELETE CASCADE,
+                position INTEGER NOT NULL DEFAULT 0,
+                platform VARCHAR NOT NULL,
+                account VARCHAR,
+                account_id VARCHAR,
+                text VARCHAR,
+                status VARCHAR NOT NULL DEFAULT 'pending',
+                url VARCHAR,
+                error VARCHAR,
+                platform_post_id VARCHAR,
+                published_at VARCHAR(27)
+            )
+            """,
+            "CREATE INDEX ix_target_post ON target (post_id)",
+        ),
+    ),
+)

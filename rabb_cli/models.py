@@ -1,0 +1,116 @@
+"""Database tables as SQLModel classes.
+
+The schema itself is created by the ordered migrations in `migrations.py`; these
+classes map onto it, and a test checks that both agree column by column.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, String
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, Relationship, SQLModel
+
+from rabb_cli.status import PostStatus, TargetStatus
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as fixed-width ISO 8601 UTC text.
+
+    SQLAlchemy's DateTime on SQLite drops the offset and reads back naive values.
+    This type rejects naive values on the way in, stores `2026-08-23T07:00:00.000000Z`
+    so that text order is time order, and reads back aware UTC datetimes.
+    """
+
+    impl = String(27)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r} cannot be stored")
+        return value.astimezone(UTC).strftime(TIME_FORMAT)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return datetime.strptime(value, TIME_FORMAT).replace(tzinfo=UTC)
+
+
+class Post(SQLModel, table=True):
+    """A post: its text, targets, media, schedule and publishing outcome."""
+
+    __tablename__ = "post"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # A random id that makes idempotency keys unique across installations that
+    # share one Late account, where the integer ids overlap.
+    uid: str
+    text: str
+    status: str = Field(default=PostStatus.DRAFT.value)
+    media: list[dict[str, str]] = Field(default_factory=list, sa_type=JSON)
+    scheduled_for: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    late_post_id: str | None = None
+    failure_reason: str | None = None
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Goes up whenever text, targets or media change, so that an edited post gets a
+    # new idempotency key while a retry of the same content reuses the old one.
+    revision: int = 1
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = None
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+
+    targets: list["Target"] = Relationship(
+        back_populates="post",
+        sa_relationship_kwargs={
+            "order_by": "Target.position",
+            "cascade": "all, delete-orphan",
+            "lazy": "selectin",
+        },
+    )
+
+    @property
+    def post_status(self) -> PostStatus:
+        return PostStatus(self.status)
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"rabb-{self.uid}-r{self.revision}"
+
+
+class Target(SQLModel, table=True):
+    """One platform (and account) a post goes to, with its own outcome."""
+
+    __tablename__ = "target"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # None only until the session flushes a new post and its targets together.
+    post_id: int | None = Field(default=None, foreign_key="post.id", ondelete="CASCADE")
+    position: int = 0
+    platform: str
+    # The account as the user named it (`@handle`), and Late's account id once known.
+    account: str | None = None
+    account_id: str | None = None
+    # Text for this platform alone, used instead of the post's text.
+    text: str | None = None
+    status: str = Field(default=TargetStatus.PENDING.value)
+    url: str | None = None
+    error: str | None = None
+    platform_post_id: str | None = None
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    post: Post | None = Relationship(back_populates="targets")
+
+    @property
+    def selector(self) -> str:
+        return f"{self.platform}:{self.account}" if self.account else self.platform

@@ -1,0 +1,212 @@
+"""Everything commands print: JSON, Rich tables and panels, warnings and errors.
+
+Post text is user content. It is always wrapped in `rich.text.Text` (never parsed as
+markup) and its control characters are made visible, so text such as `[red]` or an
+escape sequence prints as written and cannot restyle or move the terminal.
+"""
+
+import json
+import sys
+import unicodedata
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Any
+
+from rabb_cli.context import colour_enabled
+from rabb_cli.status import PostStatus
+from rabb_cli.timeparse import format_local, format_utc
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from rabb_cli.models import Post
+
+STATUS_STYLES = {
+    PostStatus.DRAFT: "bright_black",
+    PostStatus.SCHEDULED: "blue",
+    PostStatus.PUBLISHING: "cyan",
+    PostStatus.PUBLISHED: "green",
+    PostStatus.PARTIAL: "yellow",
+    PostStatus.FAILED: "red",
+}
+# Bidirectional overrides can make text display in an order other than stored.
+_BIDI_CONTROLS = set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A))
+
+
+def make_console(stderr: bool = False) -> "Console":
+    """Return a Rich console that uses colour only when `colour_enabled` allows."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    if colour_enabled(stream):
+        return Console(file=stream, highlight=False)
+    # color_system=None drops every style, bold included, not just the colours.
+    return Console(file=stream, highlight=False, color_system=None, emoji=False)
+
+
+def printable(text: str, *, one_line: bool = False) -> str:
+    """Return `text` with control characters shown as `\\xNN` escapes.
+
+    With `one_line`, line breaks and tabs become single spaces.
+    """
+    if one_line:
+        text = " ".join(text.split())
+    out = []
+    for char in text:
+        code = ord(char)
+        if char in "\n\t" and not one_line:
+            out.append(char)
+        elif unicodedata.category(char) == "Cc" or code in _BIDI_CONTROLS:
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def print_json(data: Any) -> None:
+    """Write `data` as JSON to stdout, and nothing else."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def warn(message: str) -> None:
+    """Print a one-line warning to stderr."""
+    sys.stderr.write(f"rabb: warning: {message}\n")
+
+
+def iso(value: datetime | None) -> str | None:
+    return format_utc(value) if value else None
+
+
+def post_to_json(post: "Post") -> dict[str, Any]:
+    """Return the JSON form of a post: lowercase statuses, UTC times with `Z`."""
+    return {
+        "id": post.id,
+        "status": post.status,
+        "text": post.text,
+        "targets": [
+            {
+                "platform": target.platform,
+                "account": target.account,
+                "account_id": target.account_id,
+                "text": target.text,
+                "status": target.status,
+                "url": target.url,
+                "error": target.error,
+                "published_at": iso(target.published_at),
+            }
+            for target in post.targets
+        ],
+        "media": [dict(item) for item in post.media],
+        "scheduled_for": iso(post.scheduled_for),
+        "published_at": iso(post.published_at),
+        "late_post_id": post.late_post_id,
+        "failure_reason": post.failure_reason,
+        "attempts": post.attempts,
+        "next_attempt_at": iso(post.next_attempt_at),
+        "revision": post.revision,
+        "created_at": iso(post.created_at),
+        "updated_at": iso(post.updated_at),
+    }
+
+
+def status_text(status: PostStatus) -> Any:
+    from rich.text import Text
+
+    return Text(status.label, style=STATUS_STYLES[status])
+
+
+def when_text(post: "Post", zone: tzinfo) -> str:
+    if post.scheduled_for is None:
+        return "-"
+    return format_local(post.scheduled_for, zone)
+
+
+def render_post_list(posts: list["Post"], zone: tzinfo) -> None:
+    """Print posts as a table: id, status, local time, platforms and text."""
+    from rich.table import Table
+    from rich.text import Text
+
+    console = make_console()
+    if not posts:
+        console.print("No posts match.")
+        return
+    # expand=True lets the TEXT column (the only one with a ratio) take whatever
+    # width is left, so the narrow columns are never squeezed first.
+    table = Table(box=None, pad_edge=False, header_style="bold", expand=True)
+    table.add_column("ID", justify="right", no_wrap=True, min_width=2)
+    table.add_column("STATUS", no_wrap=True, min_width=10)
+    table.add_column("WHEN", no_wrap=True, min_width=16)
+    table.add_column("PLATFORMS", no_wrap=True, overflow="ellipsis", max_width=24)
+    table.add_column("TEXT", no_wrap=True, overflow="ellipsis", ratio=1, min_width=8)
+    for post in posts:
+        table.add_row(
+            str(post.id),
+            status_text(post.post_status),
+            when_text(post, zone),
+            Text(", ".join(target.selector for target in post.targets)),
+            Text(printable(post.text, one_line=True)),
+        )
+    console.print(table)
+
+
+def render_post_detail(post: "Post", zone: tzinfo, next_steps: list[str]) -> None:
+    """Print one post in full: fields, text, per-platform results and next steps."""
+    from rich.table import Table
+    from rich.text import Text
+
+    console = make_console()
+    heading = Text(f"Post {post.id}  ")
+    heading.append_text(status_text(post.post_status))
+    console.print(heading)
+
+    fields = Table.grid(padding=(0, 2))
+    fields.add_column(style="bold", no_wrap=True)
+    fields.add_column()
+    for label, value in _detail_rows(post, zone):
+        fields.add_row(label, Text(value))
+    console.print(fields)
+
+    console.print(Text("\nText", style="bold"))
+    console.print(Text(printable(post.text)))
+
+    console.print(Text("\nPlatforms", style="bold"))
+    targets = Table(box=None, pad_edge=False, header_style="bold")
+    for name in ("TARGET", "STATUS", "URL OR ERROR"):
+        targets.add_column(name, overflow="fold")
+    for target in post.targets:
+        outcome = target.url or target.error or ""
+        selector = target.selector + (" (own text)" if target.text else "")
+        targets.add_row(
+            Text(selector), Text(target.status), Text(printable(outcome, one_line=True))
+        )
+    console.print(targets)
+
+    if next_steps:
+        console.print(Text("\nNext", style="bold"))
+        for step in next_steps:
+            console.print(Text(f"  {step}"))
+
+
+def _detail_rows(post: "Post", zone: tzinfo) -> list[tuple[str, str]]:
+    rows = [("Scheduled", _local_and_utc(post.scheduled_for, zone))]
+    if post.published_at:
+        rows.append(("Published", _local_and_utc(post.published_at, zone)))
+    if post.media:
+        rows.append(
+            ("Media", "\n".join(f"{m['type']}: {m['url']}" for m in post.media))
+        )
+    if post.attempts:
+        rows.append(("Attempts", str(post.attempts)))
+    if post.next_attempt_at:
+        rows.append(("Next attempt", _local_and_utc(post.next_attempt_at, zone)))
+    if post.failure_reason:
+        rows.append(("Failure", printable(post.failure_reason, one_line=True)))
+    if post.late_post_id:
+        rows.append(("Late post id", post.late_post_id))
+    rows.append(("Created", _local_and_utc(post.created_at, zone)))
+    return rows
+
+
+def _local_and_utc(value: datetime | None, zone: tzinfo) -> str:
+    if value is None:
+        return "-"
+    return f"{format_local(value, zone)} ({format_utc(value)})"

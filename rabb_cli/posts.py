@@ -1,0 +1,287 @@
+"""Writing posts: compose, schedule, edit, cancel and delete, with every check.
+
+Each function validates all of its input before it opens a write transaction, and
+re-reads the post's status inside that transaction, so a failed command stores
+nothing and an edit never races a run that is publishing the post.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rabb_cli.errors import InvalidInput
+from rabb_cli.models import Post, Target, utc_now
+from rabb_cli.status import PostStatus
+from rabb_cli.store import Store
+from rabb_cli.textrules import (
+    PLATFORMS,
+    MediaItem,
+    TargetSpec,
+    check_text,
+    parse_media,
+    parse_platform,
+    parse_targets,
+    require_text,
+)
+
+EDITABLE = (
+    PostStatus.DRAFT,
+    PostStatus.SCHEDULED,
+    PostStatus.FAILED,
+    PostStatus.PARTIAL,
+)
+
+
+@dataclass
+class Content:
+    """The parts of a post that the checks cover: text, targets, per-platform text
+    and media."""
+
+    text: str
+    targets: list[TargetSpec]
+    custom_texts: dict[str, str] = field(default_factory=dict)
+    media: list[MediaItem] = field(default_factory=list)
+
+
+@dataclass
+class Changes:
+    """What `rabb edit` changes; None leaves a part as it is."""
+
+    text: str | None = None
+    targets: list[TargetSpec] | None = None
+    custom_texts: dict[str, str | None] = field(default_factory=dict)
+    media: list[MediaItem] | None = None
+    scheduled_for: datetime | None = None
+
+
+def build_content(
+    text: str,
+    platforms: Sequence[str],
+    media_urls: Sequence[str] = (),
+    text_for: Sequence[str] = (),
+) -> Content:
+    """Parse command-line values into checked Content, or raise InvalidInput."""
+    targets = parse_targets(list(platforms))
+    custom = {name: value for name, value in parse_text_for(text_for).items() if value}
+    content = Content(text, targets, custom, [parse_media(url) for url in media_urls])
+    check_content(content)
+    return content
+
+
+def parse_text_for(values: Sequence[str]) -> dict[str, str | None]:
+    """Parse `--text-for PLATFORM=TEXT` values; an empty TEXT clears the override."""
+    result: dict[str, str | None] = {}
+    for value in values:
+        name, separator, text = value.partition("=")
+        if not separator:
+            raise InvalidInput(
+                f"invalid --text-for value {value!r}",
+                "write PLATFORM=TEXT, for example --text-for twitter='Short version'",
+            )
+        result[parse_platform(name).name] = text or None
+    return result
+
+
+def check_content(content: Content) -> None:
+    """Check the text against every target platform's limit and rule."""
+    platforms = {target.platform for target in content.targets}
+    for name in content.custom_texts:
+        if name not in platforms:
+            raise InvalidInput(
+                f"--text-for {name} names a platform the post does not go to",
+                f"add -p {name}, or drop --text-for {name}",
+            )
+    require_text(content.text)
+    for name in sorted(platforms):
+        text = content.custom_texts.get(name, content.text)
+        check_text(text, name, has_media=bool(content.media))
+
+
+def create_post(
+    store: Store, content: Content, scheduled_for: datetime | None = None
+) -> Post:
+    """Store a new post: a draft, or scheduled when a time is given."""
+    status = PostStatus.SCHEDULED if scheduled_for else PostStatus.DRAFT
+    post = Post(
+        uid=uuid.uuid4().hex,
+        text=content.text,
+        status=status.value,
+        media=[{"url": item.url, "type": item.type} for item in content.media],
+        scheduled_for=scheduled_for,
+    )
+    post.targets = _targets_for(content, [])
+    with store.write() as session:
+        session.add(post)
+        session.flush()
+        session.refresh(post)
+    return post
+
+
+def schedule_post(store: Store, post_id: int, when: datetime) -> Post:
+    """Make a draft (or an already scheduled post) due at `when`."""
+    with store.write() as session:
+        post = store.get_post(session, post_id)
+        status = post.post_status
+        if status in (PostStatus.FAILED, PostStatus.PARTIAL):
+            raise InvalidInput(
+                f"post {post_id} is {status.label}, so it cannot be scheduled again",
+                f"use 'rabb retry {post_id} --at WHEN' to send it again",
+            )
+        if status not in (PostStatus.DRAFT, PostStatus.SCHEDULED):
+            raise InvalidInput(
+                f"post {post_id} is {status.label}, so it cannot be scheduled",
+                f"see 'rabb show {post_id}'",
+            )
+        post.status = PostStatus.SCHEDULED.value
+        post.scheduled_for = when
+        post.next_attempt_at = None
+        post.updated_at = utc_now()
+        session.add(post)
+    return post
+
+
+def edit_post(store: Store, post_id: int, changes: Changes) -> Post:
+    """Apply `changes` to a post that has not been published yet."""
+    with store.write() as session:
+        post = store.get_post(session, post_id)
+        require_editable(post)
+
+        content = _content_of(post)
+        content_changed = _apply_changes(content, changes)
+        check_content(content)
+
+        if content_changed:
+            post.text = content.text
+            post.media = [{"url": m.url, "type": m.type} for m in content.media]
+            post.targets = _targets_for(content, list(post.targets))
+            post.revision += 1
+        if changes.scheduled_for is not None:
+            post.scheduled_for = changes.scheduled_for
+            post.next_attempt_at = None
+        post.updated_at = utc_now()
+        session.add(post)
+        session.flush()
+        session.refresh(post)
+    return post
+
+
+def cancel_post(store: Store, post_id: int) -> Post:
+    """Turn a scheduled post back into a draft; its planned time is kept."""
+    with store.write() as session:
+        post = store.get_post(session, post_id)
+        if post.post_status is not PostStatus.SCHEDULED:
+            raise InvalidInput(
+                f"post {post_id} is {post.post_status.label}, and only a SCHEDULED"
+                " post can be cancelled",
+                f"see 'rabb show {post_id}'",
+            )
+        post.status = PostStatus.DRAFT.value
+        post.next_attempt_at = None
+        post.updated_at = utc_now()
+        session.add(post)
+    return post
+
+
+def delete_post(store: Store, post_id: int) -> Post:
+    """Remove a post and its targets from the store."""
+    with store.write() as session:
+        post = store.get_post(session, post_id)
+        if post.post_status is PostStatus.PUBLISHING:
+            raise InvalidInput(
+                f"post {post_id} is being published right now, so it cannot be deleted",
+                f"wait for the run to finish, then check 'rabb show {post_id}'",
+            )
+        session.delete(post)
+    return post
+
+
+def require_editable(post: Post) -> None:
+    status = post.post_status
+    if status in EDITABLE:
+        return
+    if status is PostStatus.PUBLISHED:
+        hint = "compose a new post instead"
+    else:
+        hint = f"wait for the run to finish, then check 'rabb show {post.id}'"
+    raise InvalidInput(
+        f"post {post.id} is {status.label}, so it cannot be edited", hint
+    )
+
+
+def _content_of(post: Post) -> Content:
+    return Content(
+        text=post.text,
+        targets=[TargetSpec(t.platform, t.account) for t in post.targets],
+        custom_texts={t.platform: t.text for t in post.targets if t.text},
+        media=[MediaItem(m["url"], m["type"]) for m in post.media],
+    )
+
+
+def _apply_changes(content: Content, changes: Changes) -> bool:
+    before = (
+        content.text,
+        list(content.targets),
+        dict(content.custom_texts),
+        list(content.media),
+    )
+    if changes.text is not None:
+        content.text = changes.text
+    if changes.targets is not None:
+        content.targets = changes.targets
+        kept = {target.platform for target in changes.targets}
+        content.custom_texts = {
+            name: text for name, text in content.custom_texts.items() if name in kept
+        }
+    for name, text in changes.custom_texts.items():
+        if text is None:
+            content.custom_texts.pop(name, None)
+        else:
+            content.custom_texts[name] = text
+    if changes.media is not None:
+        content.media = changes.media
+    after = (content.text, content.targets, content.custom_texts, content.media)
+    return after != before
+
+
+def _targets_for(content: Content, existing: list[Target]) -> list[Target]:
+    """Build target rows for `content`, keeping the rows (and results) of targets
+    that stay."""
+    by_selector = {(t.platform, t.account): t for t in existing}
+    targets = []
+    for position, spec in enumerate(content.targets):
+        target = by_selector.get((spec.platform, spec.account))
+        if target is None:
+            target = Target(platform=spec.platform, account=spec.account)
+        target.position = position
+        target.text = content.custom_texts.get(spec.platform)
+        targets.append(target)
+    return targets
+
+
+def platform_label(name: str) -> str:
+    platform = PLATFORMS.get(name)
+    return platform.label if platform else name
+
+
+def next_commands(post: Post) -> list[str]:
+    """Return the commands that apply to the post in its current status."""
+    post_id = post.id
+    status = post.post_status
+    if status is PostStatus.DRAFT:
+        return [
+            f'rabb schedule {post_id} --at "tomorrow 9am"',
+            f"rabb edit {post_id}",
+            f"rabb delete {post_id}",
+        ]
+    if status is PostStatus.SCHEDULED:
+        return [
+            f"rabb cancel {post_id}",
+            f'rabb edit {post_id} --at "in 1h"',
+            "rabb run-due --dry-run",
+        ]
+    if status is PostStatus.PUBLISHING:
+        return [f"rabb show {post_id}"]
+    if status in (PostStatus.FAILED, PostStatus.PARTIAL):
+        return [f"rabb retry {post_id}", f"rabb edit {post_id}"]
+    return []

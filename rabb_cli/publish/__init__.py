@@ -1,0 +1,1 @@
+"""Everything that talks to the outside: Late client, email alerts, run engine."""

@@ -1,0 +1,232 @@
+"""Platform names, text limits with each platform's own counting rule, and media checks.
+
+Limits follow the Late API's documentation and the platforms' published rules. Each
+platform counts text its own way: X weighs characters and counts every URL as 23,
+Bluesky counts graphemes (what a reader sees as one character), and the rest count
+Unicode code points.
+"""
+
+import ipaddress
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import PurePosixPath
+from urllib.parse import urlsplit
+
+from rabb_cli.errors import InvalidInput
+
+
+class Counting(StrEnum):
+    """How a platform counts the length of a post."""
+
+    WEIGHTED = "weighted characters"
+    GRAPHEMES = "graphemes"
+    CHARACTERS = "characters"
+
+
+@dataclass(frozen=True)
+class Platform:
+    """A platform Late publishes to: its API name, display name and text limit."""
+
+    name: str
+    label: str
+    limit: int
+    counting: Counting = Counting.CHARACTERS
+    media_limit: int | None = None
+
+
+# NOTE: Late documents no text limit for Facebook, Google Business, Reddit and
+# Pinterest. Their values below are the platforms' commonly published limits and may
+# differ from what Late enforces; Late's own check at publish time is final.
+PLATFORMS: dict[str, Platform] = {
+    platform.name: platform
+    for platform in (
+        Platform("twitter", "X", 280, Counting.WEIGHTED),
+        Platform("bluesky", "Bluesky", 300, Counting.GRAPHEMES),
+        Platform("threads", "Threads", 500),
+        Platform("linkedin", "LinkedIn", 3000),
+        Platform("instagram", "Instagram", 2200),
+        Platform("facebook", "Facebook", 63206),
+        Platform("tiktok", "TikTok", 2200),
+        Platform("youtube", "YouTube", 5000),
+        Platform("pinterest", "Pinterest", 500),
+        Platform("reddit", "Reddit", 40000),
+        Platform("googlebusiness", "Google Business", 1500),
+        # Telegram allows 4,096 characters in a message but 1,024 in a media caption.
+        Platform("telegram", "Telegram", 4096, media_limit=1024),
+        Platform("snapchat", "Snapchat", 160),
+        Platform("discord", "Discord", 2000),
+        Platform("slack", "Slack", 40000),
+    )
+}
+
+# Names people type for a platform whose API name differs.
+ALIASES = {"x": "twitter", "google": "googlebusiness", "gbp": "googlebusiness"}
+
+MEDIA_TYPES = {
+    "image": ("jpg", "jpeg", "png", "webp", "heic", "heif", "avif", "bmp", "tiff"),
+    "gif": ("gif",),
+    "video": ("mp4", "mov", "m4v", "webm", "avi", "mkv", "mpeg", "mpg"),
+    "document": ("pdf", "doc", "docx", "ppt", "pptx"),
+}
+_TYPE_BY_EXTENSION = {
+    extension: media_type
+    for media_type, extensions in MEDIA_TYPES.items()
+    for extension in extensions
+}
+_PRIVATE_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa")
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """A `-p` value: a platform and, optionally, the account to publish from."""
+
+    platform: str
+    account: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.account}" if self.account else self.platform
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    """A media URL and the type Late infers from its extension."""
+
+    url: str
+    type: str
+
+
+def platform_names() -> str:
+    return ", ".join(sorted(PLATFORMS))
+
+
+def parse_platform(name: str) -> Platform:
+    """Return the platform called `name` (or one of its aliases), case-insensitively."""
+    key = name.strip().lower()
+    key = ALIASES.get(key, key)
+    platform = PLATFORMS.get(key)
+    if platform is None:
+        raise InvalidInput(
+            f"unknown platform {name!r}", f"use one of {platform_names()}"
+        )
+    return platform
+
+
+def parse_target(text: str) -> TargetSpec:
+    """Parse `twitter` or `twitter:@handle` into a platform and an optional account."""
+    name, _, account = text.partition(":")
+    platform = parse_platform(name)
+    account = account.strip()
+    if ":" in text and not account:
+        raise InvalidInput(
+            f"missing account after ':' in {text!r}",
+            f"write '{platform.name}' or '{platform.name}:@handle'",
+        )
+    return TargetSpec(platform.name, account or None)
+
+
+def parse_targets(values: list[str]) -> list[TargetSpec]:
+    """Parse `-p` values, also split on commas, and drop exact repeats."""
+    specs: list[TargetSpec] = []
+    for value in values:
+        for part in value.split(","):
+            if not part.strip():
+                continue
+            spec = parse_target(part)
+            if spec not in specs:
+                specs.append(spec)
+    if not specs:
+        raise InvalidInput(
+            "no platform given", f"add -p PLATFORM, one of {platform_names()}"
+        )
+    return specs
+
+
+def text_length(platform: Platform, text: str) -> int:
+    """Return the length of `text` as `platform` counts it."""
+    if platform.counting is Counting.WEIGHTED:
+        from twitter_text import parse_tweet
+
+        return int(parse_tweet(text).weightedLength)
+    if platform.counting is Counting.GRAPHEMES:
+        import wcwidth
+
+        return sum(1 for _ in wcwidth.iter_graphemes(text))
+    return len(text)
+
+
+def require_text(text: str) -> None:
+    """Raise InvalidInput when `text` is empty or only white space."""
+    if not text.strip():
+        raise InvalidInput(
+            "the post text is empty", "write some text, or pipe it in on stdin"
+        )
+
+
+def check_text(text: str, platform_name: str, *, has_media: bool = False) -> None:
+    """Raise InvalidInput when `text` is empty or too long for the platform."""
+    require_text(text)
+    platform = PLATFORMS[platform_name]
+    limit = (
+        platform.media_limit if has_media and platform.media_limit else platform.limit
+    )
+    length = text_length(platform, text)
+    if length > limit:
+        what = "with media " if limit != platform.limit else ""
+        raise InvalidInput(
+            f"text too long for {platform.label}: {length} {platform.counting}"
+            f" {what}where the limit is {limit}",
+            f"shorten it by {length - limit}, or give {platform.name} its own"
+            f" text with --text-for {platform.name}=TEXT",
+        )
+
+
+def parse_media(url: str) -> MediaItem:
+    """Check a media URL and return it with the media type of its extension.
+
+    The URL must be http(s) with a public host, because Late fetches the file from
+    the internet. The type comes from the path's extension; a query string such as
+    a signature is ignored.
+    """
+    cleaned = url.strip()
+    if not cleaned:
+        raise InvalidInput(
+            "empty media URL", "give a URL such as https://example.com/photo.jpg"
+        )
+    parts = urlsplit(cleaned)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(
+            f"invalid media URL {url!r}",
+            "use an http or https URL such as https://example.com/photo.jpg",
+        )
+    _check_public_host(parts.hostname, url)
+
+    extension = PurePosixPath(parts.path).suffix.lower().lstrip(".")
+    media_type = _TYPE_BY_EXTENSION.get(extension)
+    if media_type is None:
+        known = ", ".join(sorted(_TYPE_BY_EXTENSION))
+        raise InvalidInput(
+            f"unknown media type for {url!r}",
+            f"the URL's path must end in one of .{known.replace(', ', ', .')}",
+        )
+    return MediaItem(cleaned, media_type)
+
+
+def _check_public_host(host: str, url: str) -> None:
+    name = host.lower().rstrip(".")
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        address = None
+
+    if address is not None:
+        public = address.is_global and not address.is_multicast
+    else:
+        public = "." in name and not (
+            name == "localhost" or name.endswith(_PRIVATE_SUFFIXES)
+        )
+    if not public:
+        raise InvalidInput(
+            f"media URL {url!r} does not point to a public host",
+            "Late downloads media from the internet, so upload the file somewhere"
+            " public and use that URL",
+        )

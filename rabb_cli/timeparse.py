@@ -1,0 +1,518 @@
+"""Parsing of `--at` times, durations and date bounds, in the user's time zone.
+
+Every function takes the current instant and the zone as arguments, so results never
+depend on the machine's clock or zone unless the caller passes them. Instants leave
+this module as timezone-aware UTC datetimes.
+
+Accepted `--at` forms:
+
+- ISO 8601 with `Z` or an offset: `2026-08-23T09:00:00Z`, `2026-08-23 09:00+02:00`;
+  a time of day with an offset (`17:00Z`, `12:00-05:00`) means its next occurrence.
+- A date and time without an offset, read in the user's zone: `2026-08-23 09:00`,
+  `23 Aug 2026 9am`.
+- Relative: `now`, `in 10s`, `in 2h`, `+30m`, `now + 10 minutes`, `in 1h30m`.
+- `at`-style: `tomorrow 9am`, `today 18:00`, `friday 10:00`, `next monday noon`,
+  `9am tomorrow`, and a bare `14:30` meaning its next occurrence.
+"""
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from rabb_cli.errors import InvalidInput
+
+EXAMPLES = "'2026-12-24 18:00', 'tomorrow 9am', 'friday 10:00' or 'in 2h'"
+
+_UNIT_SECONDS = {
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hrs": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "w": 604800,
+    "week": 604800,
+    "weeks": 604800,
+}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
+_DURATION_JOINERS = re.compile(r"\s*(?:,|\band\b)\s*")
+
+_WEEKDAYS = {
+    "monday": 0,
+    "mon": 0,
+    "tuesday": 1,
+    "tue": 1,
+    "tues": 1,
+    "wednesday": 2,
+    "wed": 2,
+    "thursday": 3,
+    "thu": 3,
+    "thur": 3,
+    "thurs": 3,
+    "friday": 4,
+    "fri": 4,
+    "saturday": 5,
+    "sat": 5,
+    "sunday": 6,
+    "sun": 6,
+}
+_MONTH_NAMES = {
+    name.lower()
+    for name in (*calendar.month_name[1:], *calendar.month_abbr[1:], "sept")
+}
+
+_ISO_DATE = r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})"
+_CLOCK = (
+    r"(?P<hour>\d{1,2}):(?P<minute>\d{2})"
+    r"(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,6}))?)?"
+)
+_OFFSET = r"(?P<offset>z|[+-]\d{2}(?::?\d{2})?)"
+_ISO_DATETIME = re.compile(rf"^{_ISO_DATE}(?:[t ]\s*{_CLOCK}\s*{_OFFSET}?)?$")
+_CLOCK_WITH_OFFSET = re.compile(rf"^{_CLOCK}\s*{_OFFSET}$")
+_TIME_OF_DAY = re.compile(
+    r"^(?:(?P<word>noon|midnight)"
+    r"|(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<meridiem>am|pm|a\.m\.|p\.m\.)?)$"
+)
+_RELATIVE = re.compile(r"^(?:in\s+|\+\s*|now\s*\+\s*)(?P<duration>.+)$")
+
+
+@dataclass(frozen=True)
+class ResolvedTime:
+    """An instant parsed from user input, with a warning to show when it was unclear."""
+
+    instant: datetime
+    warning: str | None = None
+
+
+def load_zone(name: str) -> ZoneInfo:
+    """Return the IANA zone `name`, or raise InvalidInput naming it."""
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise InvalidInput(
+            f"unknown time zone {name!r}",
+            "use an IANA name such as 'Europe/Berlin' or 'America/New_York'",
+        ) from error
+
+
+def system_zone() -> tzinfo:
+    """Return the machine's zone, honouring `TZ`, or UTC when it cannot be found."""
+    import tzlocal
+
+    try:
+        return tzlocal.get_localzone()
+    except (ZoneInfoNotFoundError, ValueError, LookupError, OSError):
+        return UTC
+
+
+def zone_name(zone: tzinfo) -> str:
+    """Return the IANA name of `zone`, or its abbreviation when it has none."""
+    key = getattr(zone, "key", None)
+    if isinstance(key, str):
+        return key
+    return zone.tzname(None) or "UTC"
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse a duration such as `30s`, `15m`, `1h30m` or `2 days and 4 hours`."""
+    return sum((span for span, _ in _duration_parts(text)), timedelta())
+
+
+def _duration_parts(text: str) -> list[tuple[timedelta, bool]]:
+    """Split a duration into its parts, each flagged when its unit is days or weeks."""
+    cleaned = _DURATION_JOINERS.sub(" ", text.strip().lower())
+    position = 0
+    parts = []
+    for match in _DURATION_PART.finditer(cleaned):
+        between = cleaned[position : match.start()]
+        seconds = _UNIT_SECONDS.get(match.group(2))
+        if between.strip() or seconds is None:
+            break
+        span = timedelta(seconds=float(match.group(1)) * seconds)
+        parts.append((span, seconds >= _UNIT_SECONDS["day"]))
+        position = match.end()
+    if not cleaned or position == 0 or cleaned[position:].strip():
+        raise InvalidInput(
+            f"invalid duration {text!r}",
+            "use a number and a unit, for example '30s', '15m', '24h' or '1h30m'",
+        )
+    return parts
+
+
+def format_duration(span: timedelta) -> str:
+    """Return `span` as a short text such as `2h 5m` or `3d 4h`, to the second."""
+    seconds = int(abs(span.total_seconds()))
+    if seconds == 0:
+        return "0s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return " ".join(parts[:2])
+
+
+def format_utc(instant: datetime) -> str:
+    """Return an instant as ISO 8601 UTC with a `Z`, to the second."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_local(instant: datetime, zone: tzinfo) -> str:
+    """Return an instant as local wall time with the zone's abbreviation."""
+    local = instant.astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+def parse_when(
+    text: str, *, now: datetime, zone: tzinfo, allow_past: bool = False
+) -> ResolvedTime:
+    """Parse a `--at` value into a UTC instant.
+
+    Raises InvalidInput for unknown forms, impossible dates, local times that fall in
+    a daylight-saving gap and, unless `allow_past`, times before `now`. A local time
+    that occurs twice resolves to the earlier instant, with a warning naming both.
+    """
+    cleaned = " ".join(text.strip().lower().split())
+    if not cleaned:
+        raise InvalidInput("missing time", f"give a time such as {EXAMPLES}")
+
+    resolved = _parse_any(cleaned, text, now.astimezone(UTC), zone)
+    if not allow_past and resolved.instant < now - timedelta(seconds=1):
+        ago = format_duration(now - resolved.instant)
+        raise InvalidInput(
+            f"time {text!r} is in the past ({format_local(resolved.instant, zone)},"
+            f" {ago} ago)",
+            f"give a future time such as {EXAMPLES}",
+        )
+    return resolved
+
+
+def parse_day_bound(text: str, *, now: datetime, zone: tzinfo, end: bool) -> datetime:
+    """Parse a `--from`/`--to` bound: a date means the start or the end of that day.
+
+    With `end`, a bare date covers the whole day, so `--to 2026-12-31` includes
+    posts at 23:30 on that day. Any `--at` form is accepted too, past or future.
+    """
+    cleaned = text.strip().lower()
+    if re.fullmatch(_ISO_DATE, cleaned) or cleaned in ("today", "tomorrow"):
+        day = _resolve_day(cleaned, text, now.astimezone(zone).date())
+        if end:
+            day += timedelta(days=1)
+        return _localize(datetime.combine(day, time()), zone, text).instant
+    return parse_when(text, now=now, zone=zone, allow_past=True).instant
+
+
+def _parse_any(
+    cleaned: str, original: str, now: datetime, zone: tzinfo
+) -> ResolvedTime:
+    if cleaned == "now":
+        return ResolvedTime(now)
+
+    relative = _RELATIVE.match(cleaned)
+    if relative:
+        return ResolvedTime(_add_duration(now, relative.group("duration"), zone))
+
+    iso = _ISO_DATETIME.match(cleaned)
+    if iso:
+        return _parse_iso(iso, original, zone)
+
+    clock = _CLOCK_WITH_OFFSET.match(cleaned)
+    if clock:
+        offset = _parse_offset(clock.group("offset"))
+        wall = _clock_time(clock, original)
+        return ResolvedTime(_next_fixed_occurrence(wall, offset, now))
+
+    at_style = _parse_at_style(cleaned, original, now, zone)
+    if at_style is not None:
+        return at_style
+
+    return _parse_free_form(cleaned, original, zone)
+
+
+def _add_duration(now: datetime, text: str, zone: tzinfo) -> datetime:
+    """Add a duration: days and weeks on the wall clock, smaller units exactly.
+
+    So "in 2 days" keeps the time of day across a daylight-saving change, while
+    "in 48h" is exactly 48 hours.
+    """
+    parts = _duration_parts(text)
+    days = sum((span for span, is_days in parts if is_days), timedelta())
+    exact = sum((span for span, is_days in parts if not is_days), timedelta())
+    if days:
+        local = now.astimezone(zone).replace(tzinfo=None) + days
+        now = _localize(local, zone, text, shift_gaps=True).instant
+    return now + exact
+
+
+def _parse_iso(match: re.Match[str], original: str, zone: tzinfo) -> ResolvedTime:
+    day = _checked_date(
+        int(match["year"]), int(match["month"]), int(match["day"]), original
+    )
+    if match["hour"] is None:
+        raise InvalidInput(
+            f"time {original!r} has a date but no time of day",
+            f"add a time, for example '{day.isoformat()} 09:00'",
+        )
+    wall = datetime.combine(day, _clock_time(match, original))
+    if match["offset"]:
+        offset = _parse_offset(match["offset"])
+        return ResolvedTime(wall.replace(tzinfo=offset).astimezone(UTC))
+    return _localize(wall, zone, original)
+
+
+def _checked_date(year: int, month: int, day: int, original: str) -> date:
+    if not 1 <= month <= 12:
+        raise InvalidInput(
+            f"invalid date in {original!r} because month {month} does not exist",
+            f"use a month from 01 to 12, for example '{year}-12-24 18:00'",
+        )
+    days_in_month = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days_in_month:
+        month_name = calendar.month_name[month]
+        raise InvalidInput(
+            f"invalid date in {original!r} because {month_name} {year} has"
+            f" {days_in_month} days",
+            f"use a day from 1 to {days_in_month}, for example"
+            f" '{year}-{month:02d}-{days_in_month:02d} 09:00'",
+        )
+    return date(year, month, day)
+
+
+def _clock_time(match: re.Match[str], original: str) -> time:
+    hour, minute = int(match["hour"]), int(match["minute"])
+    second = int(match["second"] or 0)
+    fraction = match["fraction"] or ""
+    microsecond = int(fraction.ljust(6, "0")) if fraction else 0
+    if hour > 23 or minute > 59 or second > 59:
+        raise InvalidInput(
+            f"invalid time of day in {original!r}",
+            "use 24-hour time from 00:00 to 23:59, for example '18:30'",
+        )
+    return time(hour, minute, second, microsecond)
+
+
+def _parse_offset(text: str) -> tzinfo:
+    if text == "z":
+        return UTC
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+    if hours > 23 or minutes > 59:
+        raise InvalidInput(
+            f"invalid UTC offset {text!r}", "use an offset such as '+02:00' or 'Z'"
+        )
+    from datetime import timezone
+
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def _next_fixed_occurrence(wall: time, offset: tzinfo, now: datetime) -> datetime:
+    today = now.astimezone(offset).date()
+    candidate = datetime.combine(today, wall, tzinfo=offset)
+    if candidate < now:
+        candidate += timedelta(days=1)
+    return candidate.astimezone(UTC)
+
+
+def _parse_at_style(
+    cleaned: str, original: str, now: datetime, zone: tzinfo
+) -> ResolvedTime | None:
+    words = cleaned.replace(" at ", " ").split(" ")
+    for split in range(len(words) + 1):
+        day_words, time_words = words[:split], words[split:]
+        for first, second in ((day_words, time_words), (time_words, day_words)):
+            wall = _parse_time_of_day(" ".join(second), original)
+            if wall is None:
+                continue
+            day_text = " ".join(first)
+            if day_text and not _is_day_word(day_text):
+                continue
+            return _resolve_at(day_text, wall, original, now, zone)
+    if _is_day_word(cleaned):
+        raise InvalidInput(
+            f"time {original!r} has a day but no time of day",
+            f"add a time, for example '{cleaned} 09:00'",
+        )
+    return None
+
+
+def _parse_time_of_day(text: str, original: str) -> time | None:
+    match = _TIME_OF_DAY.match(text)
+    if not match:
+        return None
+    if match["word"] == "noon":
+        return time(12)
+    if match["word"] == "midnight":
+        return time(0)
+    hour, minute = int(match["hour"]), int(match["minute"] or 0)
+    meridiem = (match["meridiem"] or "").replace(".", "")
+    if not meridiem and match["minute"] is None:
+        # A bare number such as "9" could be a day, an hour or a count: not a time.
+        return None
+    if meridiem:
+        if not 1 <= hour <= 12 or minute > 59:
+            raise InvalidInput(
+                f"invalid time of day in {original!r}",
+                "use 1 to 12 with am or pm, for example '9am' or '6:30pm'",
+            )
+        hour = hour % 12 + (12 if meridiem == "pm" else 0)
+    elif hour > 23 or minute > 59:
+        raise InvalidInput(
+            f"invalid time of day in {original!r}",
+            "use 24-hour time from 00:00 to 23:59, for example '18:30'",
+        )
+    return time(hour, minute)
+
+
+def _is_day_word(text: str) -> bool:
+    if text in ("today", "tomorrow") or re.fullmatch(_ISO_DATE, text):
+        return True
+    name = text.removeprefix("next ")
+    return name in _WEEKDAYS
+
+
+def _resolve_at(
+    day_text: str, wall: time, original: str, now: datetime, zone: tzinfo
+) -> ResolvedTime:
+    local_now = now.astimezone(zone)
+    if not day_text:
+        # A bare time of day is its next occurrence: today, or tomorrow once passed.
+        for offset in (0, 1, 2):
+            day = local_now.date() + timedelta(days=offset)
+            resolved = _localize(datetime.combine(day, wall), zone, original)
+            if resolved.instant >= now:
+                return resolved
+    day = _resolve_day(day_text, original, local_now.date(), wall, local_now)
+    return _localize(datetime.combine(day, wall), zone, original)
+
+
+def _resolve_day(
+    day_text: str,
+    original: str,
+    today: date,
+    wall: time | None = None,
+    local_now: datetime | None = None,
+) -> date:
+    if day_text == "today":
+        return today
+    if day_text == "tomorrow":
+        return today + timedelta(days=1)
+    iso = re.fullmatch(_ISO_DATE, day_text)
+    if iso:
+        return _checked_date(
+            int(iso["year"]), int(iso["month"]), int(iso["day"]), original
+        )
+    skip_today = day_text.startswith("next ")
+    weekday = _WEEKDAYS[day_text.removeprefix("next ")]
+    ahead = (weekday - today.weekday()) % 7
+    time_passed = (
+        wall is not None and local_now is not None and wall <= local_now.time()
+    )
+    if ahead == 0 and (skip_today or time_passed):
+        ahead = 7
+    return today + timedelta(days=ahead)
+
+
+def _parse_free_form(cleaned: str, original: str, zone: tzinfo) -> ResolvedTime:
+    """Parse forms such as `23 Aug 2026 9:00` that name the month in words.
+
+    Purely numeric dates such as 03/04/2026 are rejected, because they read as
+    different days in different countries.
+    """
+    words = set(re.findall(r"[a-z]+", cleaned))
+    if not words & _MONTH_NAMES:
+        raise InvalidInput(
+            f"unrecognised time {original!r}", f"use a form such as {EXAMPLES}"
+        )
+
+    from dateutil import parser
+
+    first = datetime(2001, 1, 1, 0)
+    second = datetime(2002, 2, 2, 1)
+    try:
+        parsed = parser.parse(cleaned, default=first)
+        check = parser.parse(cleaned, default=second)
+    except (ValueError, OverflowError) as error:
+        raise InvalidInput(
+            f"unrecognised time {original!r}", f"use a form such as {EXAMPLES}"
+        ) from error
+
+    # Parsing twice with different defaults reveals any part the text left out.
+    if (parsed.year, parsed.month, parsed.day) != (check.year, check.month, check.day):
+        raise InvalidInput(
+            f"time {original!r} does not give a full date",
+            "write day, month and year, for example '24 Dec 2026 18:00'",
+        )
+    if parsed.hour != check.hour:
+        raise InvalidInput(
+            f"time {original!r} has a date but no time of day",
+            "add a time, for example '24 Dec 2026 18:00'",
+        )
+    if parsed.tzinfo is not None:
+        return ResolvedTime(parsed.astimezone(UTC))
+    return _localize(parsed, zone, original)
+
+
+def _localize(
+    wall: datetime, zone: tzinfo, original: str, *, shift_gaps: bool = False
+) -> ResolvedTime:
+    """Attach `zone` to a wall-clock time, rejecting gaps and flagging repeats."""
+    from dateutil import tz
+
+    if not tz.datetime_exists(wall, tz=zone):
+        if shift_gaps:
+            shifted = tz.resolve_imaginary(wall.replace(tzinfo=zone))
+            return ResolvedTime(shifted.astimezone(UTC))
+        raise _gap_error(wall, zone, original)
+
+    earlier = wall.replace(tzinfo=zone, fold=0)
+    if not tz.datetime_ambiguous(wall, tz=zone):
+        return ResolvedTime(earlier.astimezone(UTC))
+
+    later = wall.replace(tzinfo=zone, fold=1)
+    warning = (
+        f"{original!r} occurs twice in {zone_name(zone)} because clocks go back,"
+        f" so rabb uses the earlier {earlier:%H:%M} {earlier.tzname()}"
+        f" ({format_utc(earlier)}), not {later:%H:%M} {later.tzname()}"
+        f" ({format_utc(later)})"
+    )
+    return ResolvedTime(earlier.astimezone(UTC), warning)
+
+
+def _gap_error(wall: datetime, zone: tzinfo, original: str) -> InvalidInput:
+    before = wall.replace(tzinfo=zone, fold=0).utcoffset() or timedelta()
+    after = wall.replace(tzinfo=zone, fold=1).utcoffset() or timedelta()
+    jump = abs(after - before)
+
+    # The transition lies between the two readings of the wall time; find its minute.
+    low = (wall - max(before, after)).replace(tzinfo=UTC)
+    high = (wall - min(before, after)).replace(tzinfo=UTC)
+    transition = high
+    probe = low
+    while probe <= high:
+        if probe.astimezone(zone).utcoffset() == max(before, after):
+            transition = probe
+            break
+        probe += timedelta(minutes=1)
+    gap_start = (transition + min(before, after)).replace(tzinfo=None)
+    gap_end = (transition + max(before, after)).replace(tzinfo=None)
+    example = wall + jump
+    return InvalidInput(
+        f"time {original!r} does not exist in {zone_name(zone)} because clocks jump"
+        f" forward from {gap_start:%H:%M} to {gap_end:%H:%M} on {gap_start:%Y-%m-%d}",
+        f"use a time outside that gap, for example '{example:%Y-%m-%d %H:%M}'",
+    )

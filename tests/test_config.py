@@ -1,0 +1,137 @@
+"""Settings from config.toml and the environment, and safe writing of the file."""
+
+import os
+import stat
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from rabb_cli.config import load_config, update_config
+from rabb_cli.errors import ConfigError, InvalidInput
+from rabb_cli.paths import resolve_paths
+from rabb_cli.redact import redact
+from tests.conftest import Cli
+
+KEY = "sk_" + "ab12" * 16
+
+
+def write_config(home: Path, text: str, mode: int = 0o600) -> Path:
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "config.toml"
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+def test_defaults_without_file(home: Path) -> None:
+    config = load_config(resolve_paths(), environ={})
+    assert config.get("publish.max_attempts") == 4
+    assert config.get("publish.backoff_base") == timedelta(seconds=30)
+    assert config.get("publish.lease") == timedelta(minutes=15)
+    assert config.get("timezone") is None
+    assert config.source("publish.max_attempts") == "default"
+
+
+def test_rabb_home_moves_everything(home: Path) -> None:
+    paths = resolve_paths()
+    assert paths.config_file == home / "config.toml"
+    assert paths.database == home / "rabb.db"
+    assert paths.state_dir == home / "state"
+
+
+def test_file_values_parsed(home: Path) -> None:
+    write_config(
+        home,
+        'timezone = "Europe/Berlin"\n[publish]\nmax_attempts = 6\nlease = "20m"\n',
+    )
+    config = load_config(resolve_paths(), environ={})
+    assert config.get("timezone") == "Europe/Berlin"
+    assert config.get("publish.max_attempts") == 6
+    assert config.get("publish.lease") == timedelta(minutes=20)
+    assert config.source("publish.lease") == "config.toml"
+
+
+def test_environment_beats_file(home: Path) -> None:
+    write_config(home, 'timezone = "Europe/Berlin"\n')
+    config = load_config(resolve_paths(), environ={"RABB_TIMEZONE": "Asia/Tokyo"})
+    assert config.get("timezone") == "Asia/Tokyo"
+    assert config.source("timezone") == "RABB_TIMEZONE"
+
+
+def test_late_key_variables_in_order(home: Path) -> None:
+    env = {"LATE_API_KEY": "sk_late_key_value", "ZERNIO_API_KEY": "sk_zernio_value"}
+    assert load_config(resolve_paths(), environ=env).get("late_api_key") == (
+        "sk_late_key_value"
+    )
+    only_zernio = {"ZERNIO_API_KEY": "sk_zernio_value"}
+    assert load_config(resolve_paths(), environ=only_zernio).get("late_api_key") == (
+        "sk_zernio_value"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('timezone = "Mars/Olympus"\n', "unknown time zone 'Mars/Olympus'"),
+        ("[publish]\nmax_attempts = 0\n", "must be at least 1"),
+        ('[publish]\nlease = "soon"\n', "invalid duration 'soon'"),
+        ('[publish]\npublisher = "carrier-pigeon"\n', "not one of late, outbox"),
+        ('[alerts]\nemail = "nobody"\n', "not an email address"),
+        ("[publsh]\nmax_attempts = 3\n", "unknown setting 'publsh'"),
+        ("[publish]\nmax_attempt = 3\n", "unknown setting 'publish.max_attempt'"),
+    ],
+)
+def test_invalid_file_rejected(home: Path, text: str, fragment: str) -> None:
+    write_config(home, text)
+    with pytest.raises(InvalidInput) as raised:
+        load_config(resolve_paths(), environ={})
+    assert fragment in str(raised.value)
+
+
+def test_invalid_toml_reported(home: Path) -> None:
+    write_config(home, "timezone = \n")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_config(resolve_paths(), environ={})
+
+
+def test_key_in_readable_file_rejected(home: Path) -> None:
+    path = write_config(home, f'late_api_key = "{KEY}"\n', mode=0o644)
+    with pytest.raises(ConfigError) as raised:
+        load_config(resolve_paths(), environ={})
+    message = str(raised.value)
+    assert "mode 0644" in message
+    assert f"chmod 600 {path}" in message
+    assert KEY not in message
+
+
+def test_key_in_private_file_accepted(home: Path) -> None:
+    write_config(home, f'late_api_key = "{KEY}"\n')
+    config = load_config(resolve_paths(), environ={})
+    assert config.get("late_api_key") == KEY
+    assert KEY not in redact(f"Authorization failed for {KEY}")
+
+
+def test_update_keeps_comments_and_mode(home: Path) -> None:
+    path = write_config(home, '# my notes\ntimezone = "UTC"\n', mode=0o644)
+    update_config(path, {"alerts.email": "me@example.com", "timezone": None})
+    text = path.read_text()
+    assert "# my notes" in text
+    assert 'email = "me@example.com"' in text
+    assert "timezone" not in text
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_update_rejects_invalid_value(home: Path) -> None:
+    path = home / "config.toml"
+    with pytest.raises(InvalidInput):
+        update_config(path, {"publish.max_attempts": 0})
+    assert not path.exists()
+
+
+def test_bad_config_is_one_line_error(cli: Cli, home: Path) -> None:
+    write_config(home, "[publish]\nmax_attempts = -1\n")
+    result = cli("list")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("rabb: error: invalid value -1 for")
+    assert len(result.stderr.splitlines()) == 1

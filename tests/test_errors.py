@@ -1,0 +1,110 @@
+"""One-line errors, exit codes, tracebacks only with --debug, and key redaction."""
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from rabb_cli.redact import mask, redact, register_secret
+from tests.conftest import Cli
+from tests.helpers import run_rabb
+
+
+def test_usage_error_one_line(cli: Cli) -> None:
+    result = cli("compose", "hi", "--platfrom", "x")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert "No such option: --platfrom" in result.stderr
+    assert "rabb compose --help" in result.stderr
+
+
+def test_invalid_integer_argument(cli: Cli) -> None:
+    result = cli("show", "abc")
+    assert result.exit_code == 2
+    assert "Invalid value for 'ID'" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_no_arguments_shows_help(cli: Cli) -> None:
+    result = cli()
+    assert "Usage: rabb" in result.stdout + result.stderr
+
+
+def test_help_lists_commands(cli: Cli) -> None:
+    result = cli("--help")
+    assert result.exit_code == 0
+    for name in ("compose", "schedule", "list", "show", "edit", "cancel", "delete"):
+        assert f"  {name} " in result.stdout
+
+
+def test_every_option_has_help(cli: Cli) -> None:
+    import typer.main
+
+    from rabb_cli.app import app
+
+    group = typer.main.get_command(app)
+    commands = getattr(group, "commands", {})
+    assert commands
+    for name, command in commands.items():
+        assert command.help, name
+        for parameter in command.params:
+            assert getattr(parameter, "help", None), f"{name} {parameter.name}"
+
+
+def test_internal_error_without_traceback(home: Path) -> None:
+    home.mkdir(parents=True)
+    database = home / "rabb.db"
+    sqlite3.connect(database).execute(
+        "CREATE TABLE post (id INTEGER)"
+    ).connection.close()
+    connection = sqlite3.connect(database)
+    connection.execute("PRAGMA user_version = 1")
+    connection.commit()
+    result = run_rabb("list")
+    stderr = result.stderr.decode()
+    assert result.returncode == 1
+    assert stderr.startswith("rabb: error: internal error: ")
+    assert "--debug" in stderr
+    assert "Traceback" not in stderr
+    assert len(stderr.splitlines()) == 1
+
+
+def test_debug_shows_traceback(home: Path) -> None:
+    home.mkdir(parents=True)
+    database = home / "rabb.db"
+    connection = sqlite3.connect(database)
+    connection.execute("CREATE TABLE post (id INTEGER)")
+    connection.execute("PRAGMA user_version = 1")
+    connection.commit()
+    result = run_rabb("--debug", "list")
+    stderr = result.stderr.decode()
+    assert result.returncode == 1
+    assert "Traceback (most recent call last)" in stderr
+    assert stderr.rstrip().splitlines()[-1].startswith("rabb: error: internal error")
+
+
+def test_key_redacted_from_debug_traceback(home: Path) -> None:
+    key = "sk_" + "9f" * 32
+    home.mkdir(parents=True)
+    config = home / "config.toml"
+    config.write_text(f'late_api_key = "{key}"\ntimezone = "Nowhere/Land"\n')
+    config.chmod(0o600)
+    result = run_rabb("--debug", "list")
+    output = result.stdout + result.stderr
+    assert result.returncode == 2
+    assert key.encode() not in output
+
+
+def test_redact_masks_registered_and_bearer() -> None:
+    register_secret("re_supersecretvalue")
+    text = redact("key re_supersecretvalue and Authorization: Bearer abc.def")
+    assert "re_supersecretvalue" not in text
+    assert "abc.def" not in text
+    assert text.count("***") == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("short", "***"), ("sk_" + "a" * 60 + "wxyz", "sk_…wxyz")]
+)
+def test_mask(value: str, expected: str) -> None:
+    assert mask(value) == expected

@@ -1,0 +1,206 @@
+"""Parsing of `--at` values, durations and date bounds, with fixed clocks and zones."""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from rabb_cli.errors import InvalidInput
+from rabb_cli.timeparse import (
+    format_duration,
+    parse_day_bound,
+    parse_duration,
+    parse_when,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NEW_YORK = ZoneInfo("America/New_York")
+KOLKATA = ZoneInfo("Asia/Kolkata")
+# A Saturday, 12:00 UTC, 14:00 in Berlin.
+NOW = datetime(2026, 8, 1, 12, 0, tzinfo=UTC)
+
+
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, *rest: int
+) -> datetime:
+    second, microsecond = (*rest, 0, 0)[:2]
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "expected"),
+    [
+        ("2026-08-23 09:00", BERLIN, utc(2026, 8, 23, 7, 0)),
+        ("2026-08-23T09:00", BERLIN, utc(2026, 8, 23, 7, 0)),
+        ("2026-08-23T09:00:00Z", BERLIN, utc(2026, 8, 23, 9, 0)),
+        ("2026-08-23 09:00+02:00", NEW_YORK, utc(2026, 8, 23, 7, 0)),
+        ("2026-08-23T09:00:30.5-0530", UTC, utc(2026, 8, 23, 14, 30, 30, 500000)),
+        ("14:55", KOLKATA, utc(2026, 8, 2, 9, 25)),
+        ("12:00-05:00", BERLIN, utc(2026, 8, 1, 17, 0)),
+        ("17:00Z", NEW_YORK, utc(2026, 8, 1, 17, 0)),
+        ("11:00Z", BERLIN, utc(2026, 8, 2, 11, 0)),
+        ("now", BERLIN, NOW),
+        ("in 10s", BERLIN, NOW + timedelta(seconds=10)),
+        ("in 2h", BERLIN, NOW + timedelta(hours=2)),
+        ("+30m", BERLIN, NOW + timedelta(minutes=30)),
+        ("now + 10 minutes", BERLIN, NOW + timedelta(minutes=10)),
+        ("in 1h30m", BERLIN, NOW + timedelta(minutes=90)),
+        ("in 1 hour and 15 minutes", BERLIN, NOW + timedelta(minutes=75)),
+        ("tomorrow 9am", BERLIN, utc(2026, 8, 2, 7, 0)),
+        ("9am tomorrow", BERLIN, utc(2026, 8, 2, 7, 0)),
+        ("tomorrow at 6:30 pm", BERLIN, utc(2026, 8, 2, 16, 30)),
+        ("today 18:00", BERLIN, utc(2026, 8, 1, 16, 0)),
+        ("friday 10:00", BERLIN, utc(2026, 8, 7, 8, 0)),
+        ("Fri 10:00", BERLIN, utc(2026, 8, 7, 8, 0)),
+        ("saturday 15:00", BERLIN, utc(2026, 8, 1, 13, 0)),
+        ("saturday 13:00", BERLIN, utc(2026, 8, 8, 11, 0)),
+        ("next saturday noon", BERLIN, utc(2026, 8, 8, 10, 0)),
+        ("14:30", BERLIN, utc(2026, 8, 1, 12, 30)),
+        ("13:30", BERLIN, utc(2026, 8, 2, 11, 30)),
+        ("midnight", BERLIN, utc(2026, 8, 1, 22, 0)),
+        ("23 Aug 2026 9am", BERLIN, utc(2026, 8, 23, 7, 0)),
+        ("August 23, 2026 18:15", UTC, utc(2026, 8, 23, 18, 15)),
+        ("  TOMORROW   9AM ", BERLIN, utc(2026, 8, 2, 7, 0)),
+    ],
+)
+def test_parse_when_forms(text: str, zone: ZoneInfo, expected: datetime) -> None:
+    resolved = parse_when(text, now=NOW, zone=zone)
+    assert resolved.instant == expected
+    assert resolved.warning is None
+
+
+def test_offset_forms_same_instant() -> None:
+    with_offset = parse_when("12:00-05:00", now=NOW, zone=BERLIN).instant
+    with_zulu = parse_when("17:00Z", now=NOW, zone=BERLIN).instant
+    assert with_offset == with_zulu
+
+
+@pytest.mark.parametrize("hour", range(24))
+def test_offset_forms_agree_all_day(hour: int) -> None:
+    now = utc(2026, 8, 1, hour, 17)
+    with_offset = parse_when("12:00-05:00", now=now, zone=BERLIN).instant
+    with_zulu = parse_when("17:00Z", now=now, zone=BERLIN).instant
+    assert with_offset == with_zulu
+    assert with_offset >= now
+
+
+def test_result_is_aware_utc() -> None:
+    instant = parse_when("2026-08-23 09:00", now=NOW, zone=BERLIN).instant
+    assert instant.tzinfo is UTC
+
+
+def test_nonexistent_time_rejected() -> None:
+    now = utc(2025, 1, 1)
+    with pytest.raises(InvalidInput) as raised:
+        parse_when("2025-03-09 02:30", now=now, zone=NEW_YORK)
+    message = str(raised.value)
+    assert "'2025-03-09 02:30' does not exist in America/New_York" in message
+    assert "from 02:00 to 03:00 on 2025-03-09" in message
+    assert "'2025-03-09 03:30'" in message
+
+
+def test_nonexistent_time_berlin_gap() -> None:
+    with pytest.raises(InvalidInput, match="from 02:00 to 03:00 on 2026-03-29"):
+        parse_when("2026-03-29 02:15", now=utc(2026, 1, 1), zone=BERLIN)
+
+
+def test_repeated_time_takes_earlier() -> None:
+    resolved = parse_when("2025-11-02 01:30", now=utc(2025, 1, 1), zone=NEW_YORK)
+    assert resolved.instant == utc(2025, 11, 2, 5, 30)
+    assert resolved.warning is not None
+    assert "occurs twice" in resolved.warning
+    assert "01:30 EDT (2025-11-02T05:30:00Z)" in resolved.warning
+    assert "01:30 EST (2025-11-02T06:30:00Z)" in resolved.warning
+
+
+def test_relative_days_keep_wall_clock() -> None:
+    # Clocks in Berlin go back on 2026-10-25, so "in 1 day" is 25 hours there.
+    now = utc(2026, 10, 24, 7, 0)
+    instant = parse_when("in 1 day", now=now, zone=BERLIN).instant
+    assert instant == utc(2026, 10, 25, 8, 0)
+
+
+def test_relative_hours_are_exact() -> None:
+    now = utc(2026, 10, 24, 7, 0)
+    instant = parse_when("in 24h", now=now, zone=BERLIN).instant
+    assert instant == utc(2026, 10, 25, 7, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("2026-02-30 10:00", "February 2026 has 28 days"),
+        ("2028-02-30 10:00", "February 2028 has 29 days"),
+        ("2026-13-01 10:00", "month 13 does not exist"),
+        ("2026-08-23 24:00", "invalid time of day"),
+        ("2026-08-23 10:61", "invalid time of day"),
+        ("13pm tomorrow", "invalid time of day"),
+        ("2026-08-23", "has a date but no time of day"),
+        ("tomorrow", "has a day but no time of day"),
+        ("friday", "has a day but no time of day"),
+        ("23 Aug 2026", "has a date but no time of day"),
+        ("Aug 23 9:00", "does not give a full date"),
+        ("03/04/2026 10:00", "unrecognised time"),
+        ("soon", "unrecognised time"),
+        ("", "missing time"),
+        ("in 5 parsecs", "invalid duration"),
+        ("2026-07-01 10:00", "is in the past"),
+        ("today 09:00", "is in the past"),
+    ],
+)
+def test_parse_when_rejects(text: str, fragment: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_when(text, now=NOW, zone=BERLIN)
+    assert fragment in str(raised.value)
+
+
+def test_rejection_names_value_and_example() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_when("soon", now=NOW, zone=BERLIN)
+    message = str(raised.value)
+    assert "'soon'" in message
+    assert "'tomorrow 9am'" in message
+
+
+def test_past_allowed_when_asked() -> None:
+    instant = parse_when("2026-07-01 10:00", now=NOW, zone=UTC, allow_past=True)
+    assert instant.instant == utc(2026, 7, 1, 10, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30s", timedelta(seconds=30)),
+        ("15m", timedelta(minutes=15)),
+        ("24h", timedelta(hours=24)),
+        ("1h30m", timedelta(minutes=90)),
+        ("1.5h", timedelta(minutes=90)),
+        ("2 days and 4 hours", timedelta(hours=52)),
+        ("1w", timedelta(days=7)),
+    ],
+)
+def test_parse_duration(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "5", "h", "10 parsecs", "1h x", "h1"])
+def test_parse_duration_rejects(text: str) -> None:
+    with pytest.raises(InvalidInput, match="invalid duration"):
+        parse_duration(text)
+
+
+def test_format_duration() -> None:
+    assert format_duration(timedelta(hours=2, minutes=5, seconds=3)) == "2h 5m"
+    assert format_duration(timedelta()) == "0s"
+
+
+def test_day_bound_covers_whole_day() -> None:
+    start = parse_day_bound("2026-08-23", now=NOW, zone=BERLIN, end=False)
+    end = parse_day_bound("2026-08-23", now=NOW, zone=BERLIN, end=True)
+    assert start == utc(2026, 8, 22, 22, 0)
+    assert end == utc(2026, 8, 23, 22, 0)
+
+
+def test_day_bound_accepts_past_time() -> None:
+    bound = parse_day_bound("2020-01-01 10:00", now=NOW, zone=UTC, end=False)
+    assert bound == utc(2020, 1, 1, 10, 0)
