@@ -200,3 +200,15 @@ def test_list_posts_orders_and_filters(tmp_path: Path) -> None:
     assert everything == ["early", "late", "none"]
     assert [p.text for p in ranged] == ["early"]
     store.close()
+
+
+def test_stored_time_without_z_rejected() -> None:
+    from rabb_cli.models import UTCDateTime
+
+    column = UTCDateTime()
+    read = column.process_result_value("2026-08-23T07:00:00.000000Z", None)
+    assert read == datetime(2026, 8, 23, 7, tzinfo=UTC)
+    assert read is not None
+    assert read.tzinfo is UTC
+    with pytest.raises(ValueError, match="not in UTC"):
+        column.process_result_value("2026-08-23T07:00:00.000000", None)
