@@ -80,6 +80,31 @@ class Store:
         )
         return list(session.exec(query).all())
 
+    def list_scheduled_between(
+        self,
+        session: Session,
+        start: datetime,
+        end: datetime,
+        *,
+        statuses: Sequence[PostStatus] = (),
+    ) -> list[tuple[int, datetime, str, str]]:
+        """Return id, scheduled time, status and text of posts in [start, end).
+
+        Rows come oldest first, from one query that the scheduled-time indexes
+        serve. Targets are not loaded, which keeps a month of a large store cheap.
+        """
+        query = select(
+            col(Post.id), col(Post.scheduled_for), col(Post.status), col(Post.text)
+        ).where(col(Post.scheduled_for) >= start, col(Post.scheduled_for) < end)
+        if statuses:
+            query = query.where(col(Post.status).in_([s.value for s in statuses]))
+        query = query.order_by(col(Post.scheduled_for), col(Post.id))
+        return [
+            (post_id, scheduled_for, status, text)
+            for post_id, scheduled_for, status, text in session.exec(query).all()
+            if post_id is not None and scheduled_for is not None
+        ]
+
     def close(self) -> None:
         self.engine.dispose()
 
