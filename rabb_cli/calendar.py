@@ -160,12 +160,16 @@ def load_months(
     zone: tzinfo,
     statuses: Sequence[PostStatus] = (),
 ) -> list[CalendarMonth]:
-    """Read the posts of the months' grids in one query and place them in cells.
+    """Read the posts of the months in one query and place them in cells.
 
+    Only a month's own days carry posts: the dimmed days of neighbouring months
+    show their date alone, so each post appears on the page of its own month.
     Posts without a scheduled time (drafts never given one) are not shown.
     """
     grids = [grid_dates(first, week_start) for first in firsts]
-    start, end = utc_bounds(grids[0][0][0], grids[-1][-1][-1], zone)
+    start, end = utc_bounds(
+        firsts[0], _next_month(firsts[-1]) - timedelta(days=1), zone
+    )
     with store.read() as session:
         rows = store.list_scheduled_between(session, start, end, statuses=statuses)
 
@@ -197,17 +201,18 @@ def build_month(
     posts_by_date: dict[date, list[CalendarPost]],
 ) -> CalendarMonth:
     weeks = tuple(
-        tuple(
-            CalendarDay(
-                day,
-                (day.year, day.month) == (first_day.year, first_day.month),
-                tuple(posts_by_date.get(day, ())),
-            )
-            for day in week
-        )
+        tuple(_build_day(day, first_day, posts_by_date) for day in week)
         for week in grid
     )
     return CalendarMonth(first_day, week_start, weeks)
+
+
+def _build_day(
+    day: date, first_day: date, posts_by_date: dict[date, list[CalendarPost]]
+) -> CalendarDay:
+    in_month = (day.year, day.month) == (first_day.year, first_day.month)
+    posts = tuple(posts_by_date.get(day, ())) if in_month else ()
+    return CalendarDay(day, in_month, posts)
 
 
 def month_to_json(month: CalendarMonth, zone: tzinfo) -> dict[str, Any]:
