@@ -6,6 +6,7 @@ import typer
 
 from rabb_cli import __version__
 from rabb_cli.commands import compose, posts
+from rabb_cli.commands import timer as timer_commands
 
 app = typer.Typer(
     name="rabb",
@@ -66,3 +67,4 @@ app.command("show")(posts.show)
 app.command("edit")(posts.edit)
 app.command("cancel")(posts.cancel)
 app.command("delete")(posts.delete)
+app.add_typer(timer_commands.app, name="timer")
