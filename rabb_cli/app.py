@@ -6,6 +6,7 @@ import typer
 
 from rabb_cli import __version__
 from rabb_cli.commands import compose, posts
+from rabb_cli.commands import timer as timer_commands
 from rabb_cli.commands.calendar import show_calendar
 
 app = typer.Typer(
@@ -68,3 +69,4 @@ app.command("edit")(posts.edit)
 app.command("cancel")(posts.cancel)
 app.command("delete")(posts.delete)
 app.command("calendar")(show_calendar)
+app.add_typer(timer_commands.app, name="timer")

@@ -28,8 +28,15 @@ def run(args: list[str]) -> int:  # noqa: PLR0911 - one return per error kind.
     options.debug = "--debug" in args or debug_variable not in ("", "0")
     try:
         from rabb_cli.app import app
+        from rabb_cli.startup import skip_flag_conversion
 
         command = typer.main.get_command(app)
+        skip_flag_conversion(command)
+        # Click's protocol: the shell's completion script sets _RABB_COMPLETE.
+        if os.environ.get("_RABB_COMPLETE"):
+            from rabb_cli.shells import prepare_completion
+
+            prepare_completion(command)
         result = command.main(args=args, prog_name="rabb", standalone_mode=False)
         return int(result) if isinstance(result, int) else ExitCode.OK
     except RabbError as error:

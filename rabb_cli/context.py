@@ -7,10 +7,10 @@ from datetime import UTC, datetime, tzinfo
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from rabb_cli.config import Config, load_config
 from rabb_cli.paths import Paths, resolve_paths
 
 if TYPE_CHECKING:
+    from rabb_cli.config import Config
     from rabb_cli.store import Store
 
 
@@ -48,7 +48,10 @@ class AppContext:
         self.paths = paths or resolve_paths()
 
     @cached_property
-    def config(self) -> Config:
+    def config(self) -> "Config":
+        # Imported here because reading TOML is not needed for --help.
+        from rabb_cli.config import load_config
+
         return load_config(self.paths)
 
     @cached_property

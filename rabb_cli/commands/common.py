@@ -5,6 +5,8 @@ from typing import Annotated
 
 import typer
 
+from rabb_cli.completion import complete_platform, complete_post_id
+
 PlatformOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -12,6 +14,7 @@ PlatformOption = Annotated[
         "-p",
         help="Platform to publish to, as NAME or NAME:@account (twitter, bluesky,"
         " threads, linkedin, ...). Repeat for more.",
+        autocompletion=complete_platform,
     ),
 ]
 MediaOption = Annotated[
@@ -45,7 +48,12 @@ AtOption = Annotated[
 
 
 PostId = Annotated[
-    int, typer.Argument(metavar="ID", help="Post id, as 'rabb list' shows.")
+    int,
+    typer.Argument(
+        metavar="ID",
+        help="Post id, as 'rabb list' shows.",
+        autocompletion=complete_post_id,
+    ),
 ]
 
 

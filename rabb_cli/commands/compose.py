@@ -13,6 +13,7 @@ from rabb_cli.commands.common import (
     TextForOption,
     resolve_at,
 )
+from rabb_cli.completion import complete_post_id
 
 if TYPE_CHECKING:
     from rabb_cli.models import Post
@@ -52,6 +53,7 @@ def schedule(
             metavar="ID_OR_TEXT",
             help="Id of a draft to schedule, or, with -p, the text of a new post"
             " ('-' reads stdin).",
+            autocompletion=complete_post_id,
         ),
     ] = None,
     platform: PlatformOption = None,

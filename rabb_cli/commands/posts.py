@@ -12,6 +12,7 @@ from rabb_cli.commands.common import (
     TextForOption,
     resolve_at,
 )
+from rabb_cli.completion import complete_status
 
 
 def list_posts(
@@ -22,6 +23,7 @@ def list_posts(
             "-s",
             help="Show only posts with this status (draft, scheduled, publishing,"
             " published, partial, failed). Repeat for more.",
+            autocompletion=complete_status,
         ),
     ] = None,
     start: Annotated[
