@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 from datetime import datetime
+from pathlib import Path
 
 # Started with `python -c`, this freezes the clock (when RABB_TEST_FROZEN_AT names
 # an instant) with time-machine and then runs the real entry point.
@@ -37,3 +38,23 @@ def run_rabb(
         timeout=timeout,
         check=False,
     )
+
+
+def start_rabb(*args: str, env: dict[str, str]) -> "subprocess.Popen[bytes]":
+    """Start `rabb ARGS` in a new Python process without waiting for it."""
+    return subprocess.Popen(
+        [sys.executable, "-c", _BOOTSTRAP, *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+
+
+def write_config(home: Path, text: str) -> Path:
+    """Write config.toml in `home` with mode 0600 and return its path."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "config.toml"
+    path.write_text(text)
+    path.chmod(0o600)
+    return path
