@@ -136,6 +136,11 @@ def schedule_post(store: Store, post_id: int, when: datetime) -> Post:
                 f"see 'rabb show {post_id}'",
             )
         accounts.check_targets(session, _content_of(post).targets)
+        if status is PostStatus.DRAFT:
+            # A draft scheduled again starts with all its attempts, even after retries
+            # before it was cancelled.
+            post.attempts = 0
+            post.last_error = None
         post.status = PostStatus.SCHEDULED.value
         post.scheduled_for = when
         post.next_attempt_at = None

@@ -70,7 +70,7 @@ class Reply:
     """A scripted response to one request, in place of the server's normal behaviour.
 
     A createPost request is always deduplicated first. Then the post is stored unless
-    `store` is False, and the scripted status (or the normal answer) is sent. Without
+    `store` is False, and the scripted status (or the normal response) is sent. Without
     a status, a post that was not stored gets a 503.
     """
 
@@ -82,7 +82,7 @@ class Reply:
     # Wait for this event before responding, after the delay if there is one.
     hold: threading.Event | None = None
     store: bool = True
-    # Close the connection without any answer.
+    # Close the connection without any response.
     drop: bool = False
     # Status of the stored post: published, partial, failed or scheduled.
     post_status: str = "published"
@@ -155,7 +155,7 @@ class FakeLate:
     # Scripting and inspection
 
     def script(self, method: str, path: str, *replies: Reply) -> None:
-        """Answer the next requests whose path starts with `path` with `replies`."""
+        """Respond with `replies` to the next requests whose path starts with `path`."""
         with self._lock:
             queue = self._scripts.setdefault((method, path), deque())
             queue.extend(replies)

@@ -1,10 +1,12 @@
 """Running rabb as a real subprocess, optionally at a fixed instant."""
 
 import os
+import sqlite3
 import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 # Started with `python -c`, this freezes the clock (when RABB_TEST_FROZEN_AT names
 # an instant) with time-machine and then runs the real entry point.
@@ -58,3 +60,12 @@ def write_config(home: Path, text: str) -> Path:
     path.write_text(text)
     path.chmod(0o600)
     return path
+
+
+def query(database: Path, sql: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
+    """Return the rows of one SQL query, read with a connection of its own."""
+    connection = sqlite3.connect(database)
+    try:
+        return connection.execute(sql, parameters).fetchall()
+    finally:
+        connection.close()

@@ -90,13 +90,20 @@ def test_server_wait_takes_latest() -> None:
     assert server_wait(headers, 429, NOW) == NOW + timedelta(seconds=90)
 
 
-def test_check_time_grows_with_wait() -> None:
-    soon = check_time(NOW, NOW - timedelta(seconds=10), BASE, CAP)
-    later = check_time(NOW, NOW - timedelta(hours=1), BASE, CAP)
-    much_later = check_time(NOW, NOW - timedelta(days=3), BASE, CAP)
-    assert soon == NOW + BASE
-    assert later == NOW + timedelta(minutes=30)
+def test_check_time_doubles_to_cap() -> None:
+    first = check_time(NOW, None, BASE, CAP)
+    second = check_time(NOW, BASE, BASE, CAP)
+    later = check_time(NOW, timedelta(minutes=20), BASE, CAP)
+    much_later = check_time(NOW, CAP, BASE, CAP)
+    assert first == NOW + BASE
+    assert second == NOW + 2 * BASE
+    assert later == NOW + timedelta(minutes=40)
     assert much_later == NOW + CAP
+
+
+def test_check_time_honours_server_time() -> None:
+    later = NOW + timedelta(hours=3)
+    assert check_time(NOW, None, BASE, CAP, not_before=later) == later
 
 
 class FakeClock:

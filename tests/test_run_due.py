@@ -22,7 +22,7 @@ import time_machine
 
 from rabb_cli.publish.due import format_time
 from tests.conftest import Cli, Result
-from tests.helpers import write_config
+from tests.helpers import query, write_config
 from tests.late_respx import (
     API_KEY,
     created,
@@ -77,21 +77,13 @@ def show(cli: Cli, post_id: int) -> dict[str, Any]:
 
 
 def column(home: Path, post_id: int, name: str) -> Any:
-    connection = sqlite3.connect(home / "rabb.db")
-    try:
-        row = connection.execute(f"SELECT {name} FROM post WHERE id = ?", (post_id,))
-        return row.fetchone()[0]
-    finally:
-        connection.close()
+    rows = query(home / "rabb.db", f"SELECT {name} FROM post WHERE id = ?", (post_id,))
+    return rows[0][0]
 
 
 def runs(home: Path) -> list[tuple[Any, ...]]:
-    connection = sqlite3.connect(home / "rabb.db")
-    try:
-        query = "SELECT status, due, published, failed, error FROM run ORDER BY id"
-        return connection.execute(query).fetchall()
-    finally:
-        connection.close()
+    sql = "SELECT status, due, published, failed, error FROM run ORDER BY id"
+    return query(home / "rabb.db", sql)
 
 
 def at_time(text: str | None) -> datetime:
@@ -271,6 +263,20 @@ def test_gives_up_after_max_attempts(cli: Cli, late: respx.MockRouter) -> None:
     assert post["targets"][0]["status"] == "failed"
 
 
+def test_rescheduled_draft_gets_all_attempts(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Again later", "twitter")
+    route_creates(late, error(429, "slow"))
+    run_due(cli)
+    assert show(cli, post_id)["attempts"] == 1
+    assert cli("cancel", str(post_id)).exit_code == 0
+    with time_machine.travel(NOW, tick=False):
+        assert cli("schedule", str(post_id), "--at", "in 1h").exit_code == 0
+    stored = show(cli, post_id)
+    assert stored["attempts"] == 0
+    assert stored["last_error"] is None
+    assert stored["next_attempt_at"] is None
+
+
 def test_max_attempts_from_config(cli: Cli, home: Path, late: respx.MockRouter) -> None:
     write_config(home, "[publish]\nmax_attempts = 2\n")
     post_id = schedule(cli, "Twice", "twitter")
@@ -431,11 +437,17 @@ def test_207_scheduled_followed_up(cli: Cli, late: respx.MockRouter) -> None:
     assert stored["late_status"] == "scheduled"
     assert at_time(stored["next_attempt_at"]) == NOW + timedelta(seconds=30)
     assert cli("edit", str(post_id), "--text", "x").exit_code == 2
+    detail = cli("show", str(post_id)).stdout
+    assert "On Late       scheduled; Late keeps publishing it" in detail
+    assert "Next check    2026-06-01 12:00 UTC (2026-06-01T12:00:30Z)" in detail
 
     assert run_due(cli, at=NOW + timedelta(seconds=20)).exit_code == 0
     assert check.call_count == 0
     assert run_due(cli, at=NOW + timedelta(seconds=31)).exit_code == 0
-    assert show(cli, post_id)["status"] == "publishing"
+    checked = show(cli, post_id)
+    assert checked["status"] == "publishing"
+    # The interval between checks doubles: 30 s, then 60 s.
+    assert at_time(checked["next_attempt_at"]) == NOW + timedelta(seconds=91)
     assert run_due(cli, at=NOW + timedelta(minutes=5)).exit_code == 0
     assert check.call_count == 2
     assert create.call_count == 1
@@ -940,3 +952,10 @@ def test_list_shows_last_run_on_terminal(
     assert result.stdout.splitlines()[-1] == (
         "run-due last ran 2026-06-01 12:00 UTC (2m ago): nothing was due"
     )
+
+
+def test_dry_run_without_database(cli: Cli, home: Path) -> None:
+    result = run_due(cli, "--dry-run", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["posts"] == []
+    assert not (home / "rabb.db").exists()

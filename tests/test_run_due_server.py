@@ -7,7 +7,6 @@ SIGKILL while its request is in flight. The cheap path runs when nothing is due.
 
 import json
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -23,7 +22,7 @@ from rabb_cli.publish.due import parse_time
 from rabb_cli.store import open_store
 from tests.conftest import subprocess_env
 from tests.fake_late import API_KEY, FakeLate, Reply
-from tests.helpers import _BOOTSTRAP, run_rabb, start_rabb, write_config
+from tests.helpers import _BOOTSTRAP, query, run_rabb, start_rabb, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -54,12 +53,8 @@ def late_env(fake: FakeLate) -> dict[str, str]:
 
 
 def post_rows(home: Path) -> list[tuple[int, str, int, str | None]]:
-    connection = sqlite3.connect(home / "rabb.db")
-    try:
-        query = "SELECT id, status, attempts, claimed_at FROM post ORDER BY id"
-        return connection.execute(query).fetchall()
-    finally:
-        connection.close()
+    sql = "SELECT id, status, attempts, claimed_at FROM post ORDER BY id"
+    return query(home / "rabb.db", sql)
 
 
 def test_read_timeout_after_store_publishes_once(
@@ -114,9 +109,7 @@ def test_two_runs_publish_each_post_once(home: Path, fake_late: FakeLate) -> Non
     assert [row[1] for row in post_rows(home)] == ["published"] * 20
     lines = b"".join(stdout for stdout, _ in outputs).decode().splitlines()
     assert sorted(int(line.split(":")[0].split()[1]) for line in lines) == ids
-    connection = sqlite3.connect(home / "rabb.db")
-    published = connection.execute("SELECT published FROM run").fetchall()
-    connection.close()
+    published = query(home / "rabb.db", "SELECT published FROM run")
     assert len(published) == 2
     assert sum(count for (count,) in published) == 20
 
@@ -236,9 +229,7 @@ def test_nothing_due_skips_heavy_imports(home: Path) -> None:
     for name in HEAVY_MODULES:
         assert name not in modules, name
 
-    connection = sqlite3.connect(home / "rabb.db")
-    recorded = connection.execute("SELECT status, due, finished_at FROM run").fetchall()
-    connection.close()
+    recorded = query(home / "rabb.db", "SELECT status, due, finished_at FROM run")
     assert len(recorded) == 1
     assert recorded[0][:2] == ("ok", 0)
     assert recorded[0][2] is not None

@@ -53,12 +53,20 @@ def _nothing_due(
     dry_run: bool,
     json_output: bool,
 ) -> bool:
+    """Report a run that finds nothing due and return True, using sqlite3 alone.
+
+    The run is recorded unless it is a dry run. Returns False, having done nothing,
+    when work is due or the store must open the database first.
+    """
     from rabb_cli.publish.due import DueCheck, check_due, settle_if_nothing_due
+    from rabb_cli.publish.report import RunReport, report_to_json
 
     database = context.paths.database
     run_id: int | None = None
     if dry_run:
-        if check_due(database, started, settings.lease) is not DueCheck.NOTHING_DUE:
+        # A dry run creates no database, so a missing one has nothing due.
+        found = check_due(database, started, settings.lease)
+        if database.exists() and found is not DueCheck.NOTHING_DUE:
             return False
     else:
         run_id = settle_if_nothing_due(
@@ -70,17 +78,9 @@ def _nothing_due(
     if json_output:
         import json
 
-        from rabb_cli.timeparse import format_utc
-
-        data: dict[str, object] = {
-            "run_id": run_id,
-            "dry_run": dry_run,
-            "publisher": settings.publisher,
-            "started_at": format_utc(started),
-            "due": 0,
-            "posts": [],
-        }
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        report = RunReport(run_id, started, settings.publisher, dry_run=dry_run)
+        report.finished_at = context.now()
+        sys.stdout.write(json.dumps(report_to_json(report), indent=2) + "\n")
     elif sys.stdout.isatty():
         # Silent under cron, which mails any output.
         sys.stdout.write("Nothing is due.\n")

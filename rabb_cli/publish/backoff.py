@@ -3,8 +3,8 @@
 After failed attempt n (1 for the first try) the next one waits a random time between
 zero and min(cap, base * 2**(n - 1)). Drawing the whole delay at random ("full
 jitter") spreads the retries of many clients instead of bunching them. The wait is
-never shorter than what Late asks for in `Retry-After`, or in `X-RateLimit-Reset` once
-the rate limit is used up.
+never shorter than the delay Late requests in `Retry-After`, or in `X-RateLimit-Reset`
+once the rate limit is used up.
 """
 
 import email.utils
@@ -25,8 +25,8 @@ _EPOCH_THRESHOLD = 1_000_000_000
 _MILLISECONDS_THRESHOLD = 1_000_000_000_000
 # 9999-12-31, the last day datetime can hold.
 _MAX_TIMESTAMP = 253_402_214_400
-# Longer waits asked for by a server are cut to this, which keeps the arithmetic in
-# range; a post that waits that long has passed max_lateness anyway.
+# Longer waits that a server requests are cut to this, which keeps the datetime
+# arithmetic in range.
 MAX_SERVER_WAIT = timedelta(days=30)
 
 
@@ -61,17 +61,20 @@ def next_attempt_time(
 
 def check_time(
     now: datetime,
-    waiting_since: datetime,
+    previous_interval: timedelta | None,
     base: timedelta,
     cap: timedelta,
     not_before: datetime | None = None,
 ) -> datetime:
     """Return when to look again at a post that Late is still publishing.
 
-    The interval is half the time waited so far, between `base` and `cap`. The checks
-    thin out as the wait grows without a counter to store.
+    The first check comes `base` after `now`, and each later interval doubles the
+    previous one, up to `cap`.
     """
-    interval = min(cap, max(base, (now - waiting_since) / 2))
+    if previous_interval is None:
+        interval = base
+    else:
+        interval = min(cap, max(base, previous_interval * 2))
     planned = now + interval
     if not_before is not None and not_before > planned:
         return not_before
@@ -81,7 +84,7 @@ def check_time(
 def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
     """Return the instant a `Retry-After` header names, or None when it is invalid.
 
-    The header holds either a number of seconds or an HTTP date (RFC 9110, 10.2.3).
+    The header contains a number of seconds or an HTTP date (RFC 9110, 10.2.3).
     """
     if value is None or not value.strip():
         return None

@@ -300,7 +300,7 @@ class Engine:
             kind=kind,
             attempt=attempt,
             previous=previous,
-            waiting_since=post.scheduled_for or post.created_at,
+            check_interval=_check_interval(kind, previous),
             request=request,
             late_post_id=post.late_post_id,
             preflight=preflight,
@@ -446,6 +446,14 @@ def _transition(session: Session, post: Post, values: dict[str, Any]) -> bool:
     )
     result = session.exec(statement)
     return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def _check_interval(kind: DueKind, previous: PostState) -> timedelta | None:
+    """Return the interval the last check on Late planned, if this is a check."""
+    if kind is not DueKind.CHECK or previous.next_attempt_at is None:
+        return None
+    # The record of the last check set updated_at and planned next_attempt_at.
+    return previous.next_attempt_at - previous.updated_at
 
 
 def _unresolved(post: Post, cache: list[Any]) -> bool:

@@ -6,7 +6,7 @@ the mapping (from the createPost operation of Late's OpenAPI document, version
 1.127.0):
 
 - 207 is a success status, but it means the inline publish did not fully succeed:
-  `post.status` says whether it is partial, failed, or still scheduled on Late's side.
+  `post.status` tells whether it is partial, failed, or still scheduled on Late's side.
 - Late deduplicates retries by the `Idempotency-Key` header for 24 hours, including
   posts it stored before a timeout or a 5xx. So any attempt whose outcome is unknown
   is retried with the same key, never with a new one.

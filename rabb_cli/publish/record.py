@@ -9,7 +9,7 @@ import random
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rabb_cli.models import Post, Target
 from rabb_cli.publish.backoff import check_time, next_attempt_time
@@ -65,7 +65,8 @@ class Claim:
     kind: DueKind
     attempt: int
     previous: PostState
-    waiting_since: datetime
+    # The time between the last two checks on Late, for a post Late keeps publishing.
+    check_interval: timedelta | None = None
     request: PublishRequest | None = None
     late_post_id: str | None = None
     # An outcome known before any request, such as a post too late to publish.
@@ -147,7 +148,7 @@ class OutcomeRecorder:
         post.claimed_at = post.claimed_by = None
         post.next_attempt_at = check_time(
             now,
-            claim.waiting_since,
+            claim.check_interval,
             self.settings.backoff_base,
             self.settings.backoff_max,
             outcome.not_before,

@@ -16,7 +16,7 @@ LATE = "late"
 
 @dataclass(frozen=True)
 class PublishSettings:
-    """How `run-due` publishes: publisher, attempts, backoff, lateness, lease, pool."""
+    """Settings of `run-due`: publisher, attempts, backoff, lateness, lease, pool."""
 
     publisher: str
     max_attempts: int
