@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from rabb_cli import __version__
-from rabb_cli.commands import compose, posts
+from rabb_cli.commands import accounts, compose, config, posts, run_due
 from rabb_cli.commands import timer as timer_commands
 from rabb_cli.commands.calendar import show_calendar
 
@@ -68,5 +68,8 @@ app.command("show")(posts.show)
 app.command("edit")(posts.edit)
 app.command("cancel")(posts.cancel)
 app.command("delete")(posts.delete)
+app.command("run-due")(run_due.run_due)
+app.command("accounts")(accounts.accounts)
+app.add_typer(config.app, name="config")
 app.command("calendar")(show_calendar)
 app.add_typer(timer_commands.app, name="timer")

@@ -65,4 +65,48 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX ix_target_post ON target (post_id)",
         ),
     ),
+    Migration(
+        "0002_add_publishing",
+        (
+            # The idempotency key of an attempt whose outcome is unknown (a timeout,
+            # a dropped connection, a killed run). Retries reuse it until Late answers.
+            "ALTER TABLE post ADD COLUMN attempt_key VARCHAR",
+            # Late's own status of the post while Late is still publishing it.
+            "ALTER TABLE post ADD COLUMN late_status VARCHAR",
+            # The reason of the last failed attempt of a post that will be retried.
+            "ALTER TABLE post ADD COLUMN last_error VARCHAR",
+            # Serves the due query's search for stopped runs and pending checks.
+            "CREATE INDEX ix_post_status_next ON post (status, next_attempt_at)",
+            """
+            CREATE TABLE run (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                started_at VARCHAR(27) NOT NULL,
+                finished_at VARCHAR(27),
+                pid INTEGER NOT NULL,
+                status VARCHAR NOT NULL,
+                error VARCHAR,
+                publisher VARCHAR,
+                due INTEGER NOT NULL DEFAULT 0,
+                published INTEGER NOT NULL DEFAULT 0,
+                partial INTEGER NOT NULL DEFAULT 0,
+                failed INTEGER NOT NULL DEFAULT 0,
+                retrying INTEGER NOT NULL DEFAULT 0,
+                waiting INTEGER NOT NULL DEFAULT 0
+            )
+            """,
+            "CREATE INDEX ix_run_started ON run (started_at)",
+            """
+            CREATE TABLE account (
+                id VARCHAR PRIMARY KEY,
+                platform VARCHAR NOT NULL,
+                username VARCHAR,
+                display_name VARCHAR,
+                profile_id VARCHAR,
+                active BOOLEAN NOT NULL DEFAULT 1,
+                can_post BOOLEAN NOT NULL DEFAULT 1,
+                fetched_at VARCHAR(27) NOT NULL
+            )
+            """,
+        ),
+    ),
 )

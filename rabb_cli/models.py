@@ -74,6 +74,12 @@ class Post(SQLModel, table=True):
     claimed_by: str | None = None
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    # Set while the outcome of an attempt is unknown: retries must send this key,
+    # and the content must not change, until Late has answered.
+    attempt_key: str | None = None
+    # Late's status of the post while Late keeps publishing it on its side.
+    late_status: str | None = None
+    last_error: str | None = None
 
     targets: list["Target"] = Relationship(
         back_populates="post",
@@ -119,3 +125,47 @@ class Target(SQLModel, table=True):
     @property
     def selector(self) -> str:
         return f"{self.platform}:{self.account}" if self.account else self.platform
+
+
+class Run(SQLModel, table=True):
+    """One `rabb run-due`: when it ran, what it did, and how it ended."""
+
+    __tablename__ = "run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    pid: int
+    # running, ok or error.
+    status: str
+    error: str | None = None
+    publisher: str | None = None
+    due: int = 0
+    published: int = 0
+    partial: int = 0
+    failed: int = 0
+    retrying: int = 0
+    waiting: int = 0
+
+
+class Account(SQLModel, table=True):
+    """A social account connected in Late, as `rabb accounts` last fetched it."""
+
+    __tablename__ = "account"
+
+    # Late's account id (`_id`), sent as `accountId` when publishing.
+    id: str = Field(primary_key=True)
+    platform: str
+    username: str | None = None
+    display_name: str | None = None
+    profile_id: str | None = None
+    active: bool = True
+    can_post: bool = True
+    fetched_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+
+    @property
+    def handle(self) -> str:
+        """Return the username with one leading `@`, or the id when there is none."""
+        if not self.username:
+            return self.id
+        return "@" + self.username.lstrip("@")

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from rabb_cli.models import Post
+    from rabb_cli.publish.due import RunSummary
 
 STATUS_STYLES = {
     PostStatus.DRAFT: "bright_black",
@@ -102,6 +103,9 @@ def post_to_json(post: "Post") -> dict[str, Any]:
         "failure_reason": post.failure_reason,
         "attempts": post.attempts,
         "next_attempt_at": iso(post.next_attempt_at),
+        "last_error": post.last_error,
+        "late_status": post.late_status,
+        "outcome_unknown": post.attempt_key is not None,
         "revision": post.revision,
         "created_at": iso(post.created_at),
         "updated_at": iso(post.updated_at),
@@ -197,9 +201,20 @@ def _detail_rows(post: "Post", zone: tzinfo) -> list[tuple[str, str]]:
     if post.attempts:
         rows.append(("Attempts", str(post.attempts)))
     if post.next_attempt_at:
-        rows.append(("Next attempt", _local_and_utc(post.next_attempt_at, zone)))
+        # A PUBLISHING post that no run has claimed waits for a check on Late.
+        waiting = post.post_status is PostStatus.PUBLISHING and not post.claimed_by
+        label = "Next check" if waiting else "Next attempt"
+        rows.append((label, _local_and_utc(post.next_attempt_at, zone)))
     if post.failure_reason:
         rows.append(("Failure", printable(post.failure_reason, one_line=True)))
+    if post.last_error and post.post_status is not PostStatus.PUBLISHED:
+        rows.append(("Last error", printable(post.last_error, one_line=True)))
+    if post.late_status and post.post_status is PostStatus.PUBLISHING:
+        rows.append(("On Late", f"{post.late_status}; Late keeps publishing it"))
+    if post.attempt_key:
+        rows.append(
+            ("Unknown outcome", f"retries reuse idempotency key {post.attempt_key}")
+        )
     if post.late_post_id:
         rows.append(("Late post id", post.late_post_id))
     rows.append(("Created", _local_and_utc(post.created_at, zone)))
@@ -210,3 +225,29 @@ def _local_and_utc(value: datetime | None, zone: tzinfo) -> str:
     if value is None:
         return "-"
     return f"{format_local(value, zone)} ({format_utc(value)})"
+
+
+def last_run_line(run: "RunSummary | None", zone: tzinfo, now: datetime) -> str:
+    """Return one line saying when `rabb run-due` last ran and what it did."""
+    if run is None:
+        return (
+            "run-due has not run yet, so nothing is published: run 'rabb run-due'"
+            " from cron or a systemd timer"
+        )
+    from rabb_cli.timeparse import format_duration
+
+    ago = format_duration(now - run.started_at)
+    line = f"run-due last ran {format_local(run.started_at, zone)} ({ago} ago): "
+    if run.status == "error":
+        return line + f"error: {printable(run.error or 'unknown', one_line=True)}"
+    if run.status == "running":
+        return line + "still running, or stopped before it finished"
+    counts = [
+        (run.published, "published"),
+        (run.partial, "partial"),
+        (run.failed, "failed"),
+        (run.retrying, "to retry"),
+        (run.waiting, "waiting for Late"),
+    ]
+    done = [f"{count} {label}" for count, label in counts if count]
+    return line + (", ".join(done) if done else "nothing was due")

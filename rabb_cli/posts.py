@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from rabb_cli import accounts
 from rabb_cli.errors import InvalidInput
 from rabb_cli.models import Post, Target, utc_now
 from rabb_cli.status import PostStatus
@@ -112,6 +113,7 @@ def create_post(
     )
     post.targets = _targets_for(content, [])
     with store.write() as session:
+        accounts.check_targets(session, content.targets)
         session.add(post)
         session.flush()
         session.refresh(post)
@@ -133,6 +135,12 @@ def schedule_post(store: Store, post_id: int, when: datetime) -> Post:
                 f"post {post_id} is {status.label}, so it cannot be scheduled",
                 f"see 'rabb show {post_id}'",
             )
+        accounts.check_targets(session, _content_of(post).targets)
+        if status is PostStatus.DRAFT:
+            # A draft scheduled again starts with all its attempts, even after retries
+            # before it was cancelled.
+            post.attempts = 0
+            post.last_error = None
         post.status = PostStatus.SCHEDULED.value
         post.scheduled_for = when
         post.next_attempt_at = None
@@ -152,6 +160,9 @@ def edit_post(store: Store, post_id: int, changes: Changes) -> Post:
         check_content(content)
 
         if content_changed:
+            require_content_editable(post)
+            if changes.targets is not None:
+                accounts.check_targets(session, content.targets)
             post.text = content.text
             post.media = [{"url": m.url, "type": m.type} for m in content.media]
             post.targets = _targets_for(content, list(post.targets))
@@ -206,6 +217,28 @@ def require_editable(post: Post) -> None:
         hint = f"wait for the run to finish, then check 'rabb show {post.id}'"
     raise InvalidInput(
         f"post {post.id} is {status.label}, so it cannot be edited", hint
+    )
+
+
+def require_content_editable(post: Post) -> None:
+    """Raise InvalidInput while an attempt's outcome is unknown.
+
+    Retries of such an attempt must send the same content with the same idempotency
+    key, so that Late recognizes a post it already has. New text would get a new key,
+    and Late could then publish both versions.
+    """
+    if post.attempt_key is None:
+        return
+    if post.post_status is PostStatus.SCHEDULED:
+        settle = "'rabb run-due' sends the same content again, which Late recognizes"
+    elif post.post_status is PostStatus.DRAFT:
+        settle = f"schedule it again ('rabb schedule {post.id} --at now') to settle it"
+    else:
+        settle = f"'rabb retry {post.id}' sends the same content again to settle it"
+    raise InvalidInput(
+        f"the text, platforms and media of post {post.id} cannot change now: Late may"
+        " already have published it, since the outcome of an attempt is unknown",
+        f"{settle}; to publish other text, compose a new post",
     )
 
 

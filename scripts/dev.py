@@ -1,6 +1,6 @@
 """Set up a local virtual environment, then run the demo or the whole test suite.
 
-    python3 scripts/dev.py demo   # compose, schedule, publish and show posts
+    python3 scripts/dev.py demo   # compose, schedule, publish (to the outbox), list
     python3 scripts/dev.py test   # ruff, mypy and pytest
 
 Needs only python3 (3.11 or newer) and access to PyPI. The environment lives in
@@ -87,14 +87,18 @@ def run_tests() -> int:
 
 
 def run_demo() -> int:
-    """Run rabb end to end in a throw-away home folder, printing each command."""
+    """Run the main job end to end in a throw-away home, printing each command.
+
+    The posts go to the outbox publisher, which writes each publication as a JSON
+    file instead of calling Late, so no account or key is needed.
+    """
     home = Path(tempfile.mkdtemp(prefix="rabb-demo-"))
     env = {**os.environ, "RABB_HOME": str(home), "RABB_PUBLISHER": "outbox"}
     env.pop("NO_COLOR", None)
     rabb = str(BIN / "rabb")
     print(f"Demo home: {home} (publisher: outbox, no Late account needed)\n")
 
-    commands = [
+    before_due = [
         [rabb, "compose", "Hello from rabb! Scheduled from the terminal.", "-p", "x"],
         [rabb, "schedule", "1", "--at", "in 3s"],
         [
@@ -111,9 +115,20 @@ def run_demo() -> int:
         [rabb, "compose", "An idea for next week", "-p", "threads"],
         [rabb, "list"],
     ]
-    for command in commands:
+    after_due = [
+        [rabb, "run-due"],
+        [rabb, "list"],
+        [rabb, "show", "2"],
+    ]
+    for command in before_due:
         if run_shown(command, env) != 0:
             return 1
+    print("Waiting 5 seconds until both scheduled posts are due ...\n", flush=True)
+    time.sleep(5)
+    for command in after_due:
+        if run_shown(command, env) != 0:
+            return 1
+    print(f"The published request bodies are in {home / 'state' / 'outbox'}")
     return 0
 
 

@@ -6,11 +6,15 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from rabb_cli.cli import run
 from rabb_cli.context import options, reset_context
+
+if TYPE_CHECKING:
+    from tests.fake_late import FakeLate
 
 # Variables that would leak the developer's own setup into a test.
 _CLEARED_VARIABLES = (
@@ -94,3 +98,13 @@ def subprocess_env(**overrides: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(overrides)
     return env
+
+
+@pytest.fixture
+def fake_late() -> Iterator["FakeLate"]:
+    """A fake Late API on 127.0.0.1; the test fails if rabb sent an invalid request."""
+    from tests.fake_late import FakeLate
+
+    with FakeLate() as server:
+        yield server
+    assert not server.schema_errors, server.schema_errors

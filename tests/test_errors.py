@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from rabb_cli.redact import mask, redact, register_secret
+from rabb_cli.store import SCHEMA_VERSION
 from tests.conftest import Cli
 from tests.helpers import run_rabb
 
@@ -58,7 +59,7 @@ def test_internal_error_without_traceback(home: Path) -> None:
         "CREATE TABLE post (id INTEGER)"
     ).connection.close()
     connection = sqlite3.connect(database)
-    connection.execute("PRAGMA user_version = 1")
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     connection.commit()
     result = run_rabb("list")
     stderr = result.stderr.decode()
@@ -74,7 +75,7 @@ def test_debug_shows_traceback(home: Path) -> None:
     database = home / "rabb.db"
     connection = sqlite3.connect(database)
     connection.execute("CREATE TABLE post (id INTEGER)")
-    connection.execute("PRAGMA user_version = 1")
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     connection.commit()
     result = run_rabb("--debug", "list")
     stderr = result.stderr.decode()

@@ -1,6 +1,6 @@
 """`rabb list`, `show`, `edit`, `cancel` and `delete`: look at and change posts."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +13,9 @@ from rabb_cli.commands.common import (
     resolve_at,
 )
 from rabb_cli.completion import complete_status
+
+if TYPE_CHECKING:
+    from rabb_cli.models import Post
 
 
 def list_posts(
@@ -65,6 +68,24 @@ def list_posts(
         print_json([post_to_json(post) for post in found])
     else:
         render_post_list(found, context.zone)
+        _print_last_run(found)
+
+
+def _print_last_run(found: list["Post"]) -> None:
+    """On a terminal, say when run-due last ran if a listed post awaits it."""
+    import sys
+
+    from rabb_cli.context import get_context
+    from rabb_cli.output import last_run_line
+    from rabb_cli.publish.due import last_run
+    from rabb_cli.status import PostStatus
+
+    waiting = (PostStatus.SCHEDULED, PostStatus.PUBLISHING)
+    if not sys.stdout.isatty() or not any(p.post_status in waiting for p in found):
+        return
+    context = get_context()
+    line = last_run_line(last_run(context.paths.database), context.zone, context.now())
+    typer.echo(line)
 
 
 def show(post_id: PostId, json_output: JsonOption = False) -> None:
@@ -135,6 +156,7 @@ def edit(
         with context.store.read() as session:
             current = context.store.get_post(session, post_id)
         posts.require_editable(current)
+        posts.require_content_editable(current)
         changes.text = edit_text(current.text)
 
     post = posts.edit_post(context.store, post_id, changes)

@@ -1,0 +1,114 @@
+"""`rabb run-due`: publish every post whose time has come; cron runs it."""
+
+import sys
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from rabb_cli.context import AppContext
+    from rabb_cli.publish.settings import PublishSettings
+
+
+def run_due(
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Show what would be published; send and change nothing."
+        ),
+    ] = False,
+    json_output: Annotated[
+        bool,
+        typer.Option("--json", help="Print the run and each post's outcome as JSON."),
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")
+    ] = False,
+) -> None:
+    """Publish every scheduled post whose time has come (run it from cron)."""
+    from rabb_cli.context import get_context, options
+    from rabb_cli.logs import setup_logging
+    from rabb_cli.publish.settings import PublishSettings, require_publisher_ready
+
+    if verbose and not options.verbose:
+        options.verbose = True
+        setup_logging(debug=options.debug, verbose=True)
+    context = get_context()
+    settings = PublishSettings.from_config(context.config)
+    if not dry_run:
+        require_publisher_ready(settings)
+
+    started = context.now()
+    # The cheap path: nothing due is found and recorded with sqlite3 alone.
+    if _nothing_due(context, settings, started, dry_run, json_output):
+        return
+    _run_engine(context, settings, dry_run, json_output)
+
+
+def _nothing_due(
+    context: "AppContext",
+    settings: "PublishSettings",
+    started: datetime,
+    dry_run: bool,
+    json_output: bool,
+) -> bool:
+    """Report a run that finds nothing due and return True, using sqlite3 alone.
+
+    The run is recorded unless it is a dry run. Returns False, having done nothing,
+    when work is due or the store must open the database first.
+    """
+    from rabb_cli.publish.due import DueCheck, check_due, settle_if_nothing_due
+    from rabb_cli.publish.report import RunReport, report_to_json
+
+    database = context.paths.database
+    run_id: int | None = None
+    if dry_run:
+        # A dry run creates no database, so a missing one has nothing due.
+        found = check_due(database, started, settings.lease)
+        if database.exists() and found is not DueCheck.NOTHING_DUE:
+            return False
+    else:
+        run_id = settle_if_nothing_due(
+            database, started, settings.lease, settings.publisher
+        )
+        if run_id is None:
+            return False
+
+    if json_output:
+        import json
+
+        report = RunReport(run_id, started, settings.publisher, dry_run=dry_run)
+        report.finished_at = context.now()
+        sys.stdout.write(json.dumps(report_to_json(report), indent=2) + "\n")
+    elif sys.stdout.isatty():
+        # Silent under cron, which mails any output.
+        sys.stdout.write("Nothing is due.\n")
+    return True
+
+
+def _run_engine(
+    context: "AppContext",
+    settings: "PublishSettings",
+    dry_run: bool,
+    json_output: bool,
+) -> None:
+    from rabb_cli.errors import ExitCode
+    from rabb_cli.output import print_json
+    from rabb_cli.publish.engine import run_due as run_engine
+    from rabb_cli.publish.plan import plan_run
+    from rabb_cli.publish.render import render_report
+    from rabb_cli.publish.report import report_to_json
+
+    if dry_run:
+        report = plan_run(context.store, settings, context.now())
+    else:
+        report = run_engine(context.store, settings, context.paths, context.now)
+    if json_output:
+        print_json(report_to_json(report))
+    else:
+        render_report(report, context.zone, settings.max_attempts)
+    if report.error is not None:
+        raise report.error
+    if report.failed_posts():
+        raise typer.Exit(ExitCode.POST_FAILED)

@@ -1,0 +1,539 @@
+"""One run of `rabb run-due`: select the due posts, claim each, publish, record.
+
+A post is claimed before any request is sent: in a `BEGIN IMMEDIATE` transaction, an
+UPDATE guarded by the post's expected status moves it to PUBLISHING and records the
+claiming run. Two overlapping runs therefore never both send a post, and only the
+claiming run records its outcome. Claims and records are short transactions, and
+no transaction is open while a request is in flight.
+
+Posts publish concurrently through a small thread pool. Each thread claims one
+post, sends it, and records the outcome. A 401 stops the run: threads that have not
+claimed a post yet claim nothing, and the post that got the 401 is released with no
+attempt spent.
+"""
+
+import logging
+import os
+import random
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import text
+from sqlmodel import Session, col, update
+
+from rabb_cli import accounts
+from rabb_cli.errors import InvalidInput, RabbError
+from rabb_cli.models import Post, Run, utc_now
+from rabb_cli.paths import Paths
+from rabb_cli.publish.due import DUE_CONDITION, due_parameters
+from rabb_cli.publish.late import (
+    LateClient,
+    LateUnauthorized,
+    Outcome,
+    OutcomeKind,
+    PublishRequest,
+    RemoteAccount,
+    create_post_body,
+)
+from rabb_cli.publish.record import (
+    UNKNOWN_OUTCOME_NOTE,
+    Claim,
+    OutcomeRecorder,
+    PostState,
+)
+from rabb_cli.publish.report import (
+    Action,
+    DueKind,
+    PostOutcome,
+    RunReport,
+)
+from rabb_cli.publish.settings import LATE, OUTBOX, PublishSettings, require_api_key
+from rabb_cli.status import PostStatus
+from rabb_cli.store import Store
+from rabb_cli.textrules import TargetSpec
+from rabb_cli.timeparse import format_duration, format_utc
+
+logger = logging.getLogger("rabb.publish")
+
+
+class Publisher(Protocol):
+    """A destination for posts: the Late API, or the outbox folder."""
+
+    needs_account_ids: bool
+
+    def create_post(self, request: PublishRequest) -> Outcome: ...
+
+    def get_post(self, late_post_id: str) -> Outcome: ...
+
+    def list_accounts(self) -> list[RemoteAccount]: ...
+
+    def close(self) -> None: ...
+
+
+def classify_due(post: Post, now: datetime, lease: timedelta) -> DueKind | None:
+    """Return why `post` is due at `now`, or None. Matches `due.DUE_CONDITION`."""
+    status = post.post_status
+    if status is PostStatus.SCHEDULED:
+        time_has_come = post.scheduled_for is not None and post.scheduled_for <= now
+        return (
+            DueKind.SEND if time_has_come and _retry_time_has_come(post, now) else None
+        )
+    if status is not PostStatus.PUBLISHING:
+        return None
+    if post.claimed_by is None:
+        # Awaiting a check on Late; `next_attempt_at` is the time of that check.
+        due = post.next_attempt_at is not None and post.next_attempt_at <= now
+    else:
+        # Claimed by a run that may have stopped: a claim older than the lease is due.
+        due = post.claimed_at is not None and post.claimed_at <= now - lease
+    if not due:
+        return None
+    return DueKind.CHECK if post.late_post_id else DueKind.RESEND
+
+
+def _retry_time_has_come(post: Post, now: datetime) -> bool:
+    return post.next_attempt_at is None or post.next_attempt_at <= now
+
+
+class Engine:
+    """Runs `run-due` once over a store with one publisher."""
+
+    def __init__(
+        self,
+        store: Store,
+        publisher: Publisher,
+        settings: PublishSettings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.publisher = publisher
+        self.settings = settings
+        self.clock = clock
+        # Jitter needs no cryptographic randomness.
+        self.recorder = OutcomeRecorder(settings, rng or random.Random())  # noqa: S311
+        self.token = ""
+        self._stop = threading.Event()
+        self._accounts_error: str | None = None
+
+    def run(self) -> RunReport:
+        """Publish every due post and record the run.
+
+        A run-level error that rabb reports to the user, such as a 401 from Late, ends
+        the run and is returned in `report.error`. Any other exception is raised.
+        """
+        report = RunReport(None, self.clock(), self.settings.publisher)
+        report.run_id = self._start_run(report.started_at)
+        self.token = f"run-{report.run_id}"
+        logger.info("run %d started (publisher %s)", report.run_id, report.publisher)
+        try:
+            due = self._select_due(report.started_at)
+            report.due = len(due)
+            self._prepare_accounts(due)
+            report.outcomes = self._publish_all(due)
+            if self._stop.is_set():
+                raise LateUnauthorized()
+        except RabbError as error:
+            report.error = error
+        except BaseException as error:
+            self._finish_run(report, error)
+            raise
+        self._finish_run(report, report.error)
+        return report
+
+    # Selection and accounts
+
+    def _select_due(self, now: datetime) -> list[int]:
+        return select_due(self.store, now, self.settings.lease)
+
+    def _prepare_accounts(self, due: Sequence[int]) -> None:
+        """Fetch the accounts from Late once when a due post's target needs them."""
+        if not self.publisher.needs_account_ids or not due:
+            return
+        with self.store.read() as session:
+            cache = accounts.cached_accounts(session)
+            posts = [session.get(Post, post_id) for post_id in due]
+            needed = any(
+                _unresolved(post, cache)
+                for post in posts
+                if post and not post.late_post_id
+            )
+        if not needed:
+            return
+        logger.info("fetching the connected accounts from Late")
+        try:
+            remote = self.publisher.list_accounts()
+        except LateUnauthorized:
+            raise
+        except RabbError as error:
+            # Posts that need the accounts are retried later; the others go ahead.
+            self._accounts_error = error.message
+            logger.warning("cannot fetch the accounts: %s", error.message)
+            return
+        accounts.replace_cache(self.store, remote, self.clock())
+
+    # Publishing
+
+    def _publish_all(self, due: Sequence[int]) -> list[PostOutcome]:
+        if not due:
+            return []
+        workers = max(1, min(self.settings.concurrency, len(due)))
+        with ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="publish"
+        ) as pool:
+            futures = [pool.submit(self._process, post_id) for post_id in due]
+        results: list[PostOutcome] = []
+        first_error: BaseException | None = None
+        for future in futures:
+            error = future.exception()
+            if error is not None:
+                logger.error("publishing a post failed: %s", error)
+                first_error = first_error or error
+                continue
+            outcome = future.result()
+            if outcome is not None:
+                results.append(outcome)
+        if first_error is not None:
+            raise first_error
+        return results
+
+    def _process(self, post_id: int) -> PostOutcome | None:
+        if self._stop.is_set():
+            return None
+        claim = self._claim(post_id)
+        if claim is None:
+            return None
+        outcome = claim.preflight or self._send(claim)
+        if outcome.kind is OutcomeKind.UNAUTHORIZED:
+            self._stop.set()
+        return self._record(claim, outcome)
+
+    def _send(self, claim: Claim) -> Outcome:
+        if claim.kind is DueKind.CHECK:
+            assert claim.late_post_id is not None
+            logger.info(
+                "post %d: checking Late post %s", claim.post_id, claim.late_post_id
+            )
+            return self.publisher.get_post(claim.late_post_id)
+        assert claim.request is not None
+        logger.info(
+            "post %d: attempt %d of %d",
+            claim.post_id,
+            claim.attempt,
+            self.settings.max_attempts,
+        )
+        outcome = self.publisher.create_post(claim.request)
+        if outcome.kind is not OutcomeKind.DUPLICATE or not outcome.late_post_id:
+            return outcome
+        return self._settle_duplicate(outcome)
+
+    def _settle_duplicate(self, duplicate: Outcome) -> Outcome:
+        """Record the Late post a 409 names as the original; never post again."""
+        late_id = duplicate.late_post_id
+        assert late_id is not None
+        checked = self.publisher.get_post(late_id)
+        note = duplicate.reason or f"Late already has this content as post {late_id}"
+        if checked.kind in (OutcomeKind.RETRY, OutcomeKind.DEFERRED):
+            return Outcome(
+                OutcomeKind.WAITING,
+                reason=f"{note}; its status could not be read yet ({checked.reason})",
+                late_post_id=late_id,
+                not_before=checked.not_before,
+            )
+        if checked.kind is OutcomeKind.UNAUTHORIZED:
+            return checked
+        reason = f"{note}; {checked.reason}" if checked.reason else note
+        return replace(checked, reason=reason, late_post_id=late_id)
+
+    # Claiming
+
+    def _claim(self, post_id: int) -> Claim | None:
+        with self.store.write() as session:
+            post = session.get(Post, post_id)
+            now = self.clock()
+            kind = classify_due(post, now, self.settings.lease) if post else None
+            if post is None or kind is None:
+                return None  # Another run claimed or changed it since the selection.
+            previous = PostState.of(post)
+            preflight = self._preflight(session, post, kind, now)
+            claim = self._claim_values(post, kind, previous, preflight)
+            values = {
+                "status": PostStatus.PUBLISHING.value,
+                "claimed_at": now,
+                "claimed_by": self.token,
+                "attempts": claim.attempt,
+                "attempt_key": claim.request.idempotency_key
+                if claim.request
+                else post.attempt_key,
+                "updated_at": now,
+            }
+            if not _transition(session, post, values):
+                return None
+        return claim
+
+    def _claim_values(
+        self,
+        post: Post,
+        kind: DueKind,
+        previous: PostState,
+        preflight: Outcome | None,
+    ) -> Claim:
+        sends = kind is not DueKind.CHECK
+        # A post failed before sending (too late, unknown target) spent no attempt,
+        # but a transient failure to fetch the accounts counts as one.
+        spends = sends and (preflight is None or preflight.kind is OutcomeKind.RETRY)
+        attempt = post.attempts + 1 if spends else post.attempts
+        request = None
+        if sends and preflight is None:
+            key = post.attempt_key or post.idempotency_key
+            body = create_post_body(
+                post, placeholder_accounts=not self.publisher.needs_account_ids
+            )
+            request = PublishRequest(_post_id(post), key, body)
+        return Claim(
+            post_id=_post_id(post),
+            kind=kind,
+            attempt=attempt,
+            previous=previous,
+            check_interval=_check_interval(kind, previous),
+            request=request,
+            late_post_id=post.late_post_id,
+            preflight=preflight,
+        )
+
+    def _preflight(
+        self, session: Session, post: Post, kind: DueKind, now: datetime
+    ) -> Outcome | None:
+        """Return an outcome known without a request, or None to send the post."""
+        if kind is DueKind.CHECK:
+            return None
+        due_at = post.scheduled_for or now
+        lateness = now - due_at
+        if lateness > self.settings.max_lateness:
+            reason = (
+                f"not published: it was due {format_duration(lateness)} ago, more than"
+                f" max_lateness ({format_duration(self.settings.max_lateness)});"
+                " the computer was probably asleep or off"
+            )
+            if post.attempt_key:
+                reason += f", and {UNKNOWN_OUTCOME_NOTE}"
+            return Outcome(OutcomeKind.FAILED, reason=reason)
+        if kind is DueKind.RESEND and post.attempts >= self.settings.max_attempts:
+            return Outcome(
+                OutcomeKind.FAILED,
+                reason=f"gave up after {post.attempts} attempts: the last one was"
+                f" stopped before Late answered, so {UNKNOWN_OUTCOME_NOTE}",
+            )
+        return self._resolve_accounts(session, post)
+
+    def _resolve_accounts(self, session: Session, post: Post) -> Outcome | None:
+        """Give each target its Late account id, or return why that is impossible."""
+        missing = [target for target in post.targets if target.account_id is None]
+        if not missing:
+            return None
+        cache = accounts.cached_accounts(session)
+        for target in missing:
+            spec = TargetSpec(target.platform, target.account)
+            try:
+                target.account_id = accounts.resolve_target(spec, cache).id
+            except InvalidInput as error:
+                if not self.publisher.needs_account_ids:
+                    continue  # The outbox names the target as written.
+                if self._accounts_error:
+                    return Outcome(
+                        OutcomeKind.RETRY,
+                        reason=f"cannot resolve -p {target.selector}:"
+                        f" {self._accounts_error}",
+                    )
+                return Outcome(
+                    OutcomeKind.FAILED,
+                    reason=f"cannot publish to -p {target.selector}: {error}",
+                )
+        session.add_all(missing)
+        return None
+
+    # Recording
+
+    def _record(self, claim: Claim, outcome: Outcome) -> PostOutcome | None:
+        with self.store.write() as session:
+            post = session.get(Post, claim.post_id)
+            if post is None or post.claimed_by != self.token:
+                logger.warning(
+                    "post %d: another run took it over after the lease ran out, so"
+                    " that run records its outcome",
+                    claim.post_id,
+                )
+                return None
+            result = self.recorder.apply(post, claim, outcome, self.clock())
+            session.add(post)
+        if outcome.kind is OutcomeKind.UNAUTHORIZED:
+            return None
+        _log_outcome(result)
+        return result
+
+    # Run records
+
+    def _start_run(self, started_at: datetime) -> int:
+        record = Run(
+            started_at=started_at,
+            pid=os.getpid(),
+            status="running",
+            publisher=self.settings.publisher,
+        )
+        with self.store.write() as session:
+            session.add(record)
+            session.flush()
+            assert record.id is not None
+            return record.id
+
+    def _finish_run(self, report: RunReport, error: BaseException | None) -> None:
+        report.finished_at = self.clock()
+        if report.run_id is None:
+            return
+        with self.store.write() as session:
+            record = session.get(Run, report.run_id)
+            if record is None:
+                return
+            record.finished_at = report.finished_at
+            record.status = "ok" if error is None else "error"
+            record.error = None if error is None else _error_text(error)
+            record.due = report.due
+            record.published = report.count(Action.PUBLISHED)
+            record.partial = report.count(Action.PARTIAL)
+            record.failed = report.count(Action.FAILED)
+            record.retrying = report.count(Action.RETRY) + report.count(Action.DEFERRED)
+            record.waiting = report.count(Action.WAITING)
+            session.add(record)
+        logger.info(
+            "run %d finished: %d due, %d published, %d failed",
+            report.run_id,
+            report.due,
+            report.count(Action.PUBLISHED),
+            report.count(Action.FAILED),
+        )
+
+
+def select_due(store: Store, now: datetime, lease: timedelta) -> list[int]:
+    """Return the ids of the posts due at `now`, oldest scheduled time first."""
+    query = text(
+        f"SELECT id FROM post WHERE {DUE_CONDITION}"  # noqa: S608 - constant text.
+        " ORDER BY scheduled_for, id"
+    )
+    with store.read() as session:
+        rows = session.connection().execute(query, due_parameters(now, lease)).all()
+    return [int(row[0]) for row in rows]
+
+
+def _transition(session: Session, post: Post, values: dict[str, Any]) -> bool:
+    """Apply `values` only if the post is still as read; return whether it was."""
+    claimed_by = col(Post.claimed_by)
+    statement = (
+        update(Post)
+        .where(col(Post.id) == post.id)
+        .where(col(Post.status) == post.status)
+        .where(col(Post.revision) == post.revision)
+        .where(
+            claimed_by.is_(None)
+            if post.claimed_by is None
+            else claimed_by == post.claimed_by
+        )
+        .values(**values)
+    )
+    result = session.exec(statement)
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def _check_interval(kind: DueKind, previous: PostState) -> timedelta | None:
+    """Return the interval the last check on Late planned, if this is a check."""
+    if kind is not DueKind.CHECK or previous.next_attempt_at is None:
+        return None
+    # The record of the last check set updated_at and planned next_attempt_at.
+    return previous.next_attempt_at - previous.updated_at
+
+
+def _unresolved(post: Post, cache: list[Any]) -> bool:
+    for target in post.targets:
+        if target.account_id:
+            continue
+        try:
+            accounts.resolve_target(TargetSpec(target.platform, target.account), cache)
+        except InvalidInput:
+            return True
+    return False
+
+
+def _log_outcome(outcome: PostOutcome) -> None:
+    if outcome.action is Action.PUBLISHED:
+        logger.info("post %d: published", outcome.post_id)
+    elif outcome.action in (Action.FAILED, Action.PARTIAL):
+        logger.warning(
+            "post %d: %s: %s", outcome.post_id, outcome.action.upper(), outcome.reason
+        )
+    elif outcome.action is Action.RETRY and outcome.next_attempt_at:
+        logger.warning(
+            "post %d: attempt %d failed, next attempt at %s: %s",
+            outcome.post_id,
+            outcome.attempt,
+            format_utc(outcome.next_attempt_at),
+            outcome.reason,
+        )
+    else:
+        logger.info("post %d: %s: %s", outcome.post_id, outcome.action, outcome.reason)
+
+
+def _error_text(error: BaseException) -> str:
+    if isinstance(error, RabbError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def _post_id(post: Post) -> int:
+    assert post.id is not None  # Posts read from the store have an id.
+    return post.id
+
+
+def make_publisher(settings: PublishSettings, paths: Paths) -> Publisher:
+    """Return the configured publisher; the Late one needs an API key."""
+    if settings.publisher == OUTBOX:
+        from rabb_cli.publish.outbox import OutboxPublisher
+
+        return OutboxPublisher(paths.outbox_dir)
+    return LateClient(
+        require_api_key(settings),
+        settings.base_url,
+        settings.timeout,
+        max_connections=settings.concurrency + 1,
+    )
+
+
+def run_due(
+    store: Store,
+    settings: PublishSettings,
+    paths: Paths,
+    clock: Callable[[], datetime] = utc_now,
+) -> RunReport:
+    """Publish every due post once, record the run, and return its report.
+
+    A run-level error, such as a 401 from Late, is in `report.error`, after the
+    outcomes of the posts handled before it.
+    """
+    if settings.publisher == LATE and settings.lease <= settings.timeout:
+        logger.warning(
+            "publish.lease (%s) is not longer than publish.timeout (%s), so another"
+            " run may send a slow post again; Late's deduplication keeps it single",
+            format_duration(settings.lease),
+            format_duration(settings.timeout),
+        )
+    publisher = make_publisher(settings, paths)
+    try:
+        report = Engine(store, publisher, settings, clock=clock).run()
+    finally:
+        publisher.close()
+    # report.failed_posts() lists the posts that ended FAILED or PARTIAL in this
+    # run, after the run is recorded. Failure alerts hook in here.
+    return report

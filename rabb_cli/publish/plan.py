@@ -1,0 +1,79 @@
+"""`rabb run-due --dry-run`: what a run would do now, without changing anything.
+
+The plan claims nothing, sends nothing, records no run and does not fetch accounts.
+"""
+
+from datetime import datetime
+
+from rabb_cli import accounts
+from rabb_cli.errors import InvalidInput
+from rabb_cli.models import Account, Post
+from rabb_cli.publish.engine import classify_due, select_due
+from rabb_cli.publish.report import DueKind, PlannedPost, RunReport
+from rabb_cli.publish.settings import LATE, PublishSettings
+from rabb_cli.store import Store
+from rabb_cli.textrules import TargetSpec
+from rabb_cli.timeparse import format_duration
+
+
+def plan_run(store: Store, settings: PublishSettings, now: datetime) -> RunReport:
+    """Return a dry-run report of the posts due at `now`."""
+    report = RunReport(None, now, settings.publisher, dry_run=True)
+    due = select_due(store, now, settings.lease)
+    report.due = len(due)
+    with store.read() as session:
+        cache = accounts.cached_accounts(session)
+        for post_id in due:
+            post = session.get(Post, post_id)
+            kind = classify_due(post, now, settings.lease) if post else None
+            if post is None or kind is None:
+                continue
+            description = describe(post, kind, settings, cache, now)
+            report.planned.append(
+                PlannedPost(post_id, kind, description, post.scheduled_for)
+            )
+    report.finished_at = now
+    return report
+
+
+def describe(
+    post: Post,
+    kind: DueKind,
+    settings: PublishSettings,
+    cache: list[Account],
+    now: datetime,
+) -> str:
+    """Return one line saying what a run would do with a due post."""
+    if kind is DueKind.CHECK:
+        return f"would check Late post {post.late_post_id}"
+    lateness = now - (post.scheduled_for or now)
+    if lateness > settings.max_lateness:
+        return (
+            f"would fail: due {format_duration(lateness)} ago, more than"
+            f" max_lateness ({format_duration(settings.max_lateness)})"
+        )
+    targets = ", ".join(target.selector for target in post.targets)
+    attempt = f"attempt {post.attempts + 1} of {settings.max_attempts}"
+    if kind is DueKind.RESEND:
+        return (
+            f"would send again to {targets} with the same idempotency key"
+            f" ({attempt}; left publishing by a stopped run)"
+        )
+    problem = _account_problem(post, settings, cache)
+    return problem or f"would publish to {targets} ({attempt})"
+
+
+def _account_problem(
+    post: Post, settings: PublishSettings, cache: list[Account]
+) -> str | None:
+    # An empty cache is no problem yet: the run fetches the accounts first.
+    if settings.publisher != LATE or not cache:
+        return None
+    for target in post.targets:
+        if target.account_id:
+            continue
+        try:
+            accounts.resolve_target(TargetSpec(target.platform, target.account), cache)
+        except InvalidInput as error:
+            return f"would fail: cannot publish to -p {target.selector}: {error}"
+    return None

@@ -1,0 +1,63 @@
+"""The `[publish]` settings of one run, and the check that a publisher can be used.
+
+This module imports only light rabb modules, so `rabb run-due` can read its settings
+and find out that nothing is due without loading the HTTP or database libraries.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from rabb_cli.config import Config
+from rabb_cli.errors import ConfigError
+
+OUTBOX = "outbox"
+LATE = "late"
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    """Settings of `run-due`: publisher, attempts, backoff, lateness, lease, pool."""
+
+    publisher: str
+    max_attempts: int
+    backoff_base: timedelta
+    backoff_max: timedelta
+    max_lateness: timedelta
+    lease: timedelta
+    concurrency: int
+    timeout: timedelta
+    api_key: str | None
+    base_url: str
+
+    @classmethod
+    def from_config(cls, config: Config) -> "PublishSettings":
+        return cls(
+            publisher=config.get("publish.publisher"),
+            max_attempts=config.get("publish.max_attempts"),
+            backoff_base=config.get("publish.backoff_base"),
+            backoff_max=config.get("publish.backoff_max"),
+            max_lateness=config.get("publish.max_lateness"),
+            lease=config.get("publish.lease"),
+            concurrency=config.get("publish.concurrency"),
+            timeout=config.get("publish.timeout"),
+            api_key=config.get("late_api_key"),
+            base_url=config.get("late_base_url"),
+        )
+
+
+def require_api_key(settings: PublishSettings) -> str:
+    """Return the Late API key, or raise ConfigError saying how to set one."""
+    if settings.api_key:
+        return settings.api_key
+    raise ConfigError(
+        "no Late API key is set",
+        "set LATE_API_KEY (or ZERNIO_API_KEY), or late_api_key in config.toml"
+        " with mode 0600; to publish to JSON files instead, set RABB_PUBLISHER=outbox"
+        ' or publisher = "outbox" under [publish]',
+    )
+
+
+def require_publisher_ready(settings: PublishSettings) -> None:
+    """Raise ConfigError when the Late publisher is chosen but no key is set."""
+    if settings.publisher == LATE:
+        require_api_key(settings)

@@ -1,0 +1,961 @@
+"""`rabb run-due` against respx: every Late response, backoff, claims and exit codes.
+
+Each test runs the real command in-process on a real SQLite file, with the clock
+frozen at NOW. Every createPost body is checked against Late's schema by the route.
+"""
+
+import json
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+import time_machine
+
+from rabb_cli.publish.due import format_time
+from tests.conftest import Cli, Result
+from tests.helpers import query, write_config
+from tests.late_respx import (
+    API_KEY,
+    created,
+    error,
+    failed_target,
+    late_post,
+    mock_late,
+    published_target,
+    route_creates,
+)
+from tests.late_schema import assert_valid_create_post, body_errors
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+ACCOUNTS = [
+    {"_id": "acc-x", "platform": "twitter", "username": "me", "isActive": True},
+    {"_id": "acc-li", "platform": "linkedin", "username": "me-li", "isActive": True},
+    {"_id": "acc-bsky", "platform": "bluesky", "username": "me.bsky", "isActive": True},
+]
+
+
+@pytest.fixture
+def late(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
+    """Late behind respx, with an API key set and three connected accounts."""
+    monkeypatch.setenv("LATE_API_KEY", API_KEY)
+    with mock_late() as router:
+        router.get("/accounts").mock(
+            return_value=httpx.Response(200, json={"accounts": ACCOUNTS})
+        )
+        yield router
+
+
+def schedule(cli: Cli, text: str, *targets: str, due: datetime = NOW) -> int:
+    """Schedule a post at `due` (composed an hour before) and return its id."""
+    options = [option for target in targets for option in ("-p", target)]
+    with time_machine.travel(due - timedelta(hours=1), tick=False):
+        result = cli("schedule", text, *options, "--at", due.isoformat(), "--json")
+    assert result.exit_code == 0, result.stderr
+    return int(json.loads(result.stdout)["id"])
+
+
+def run_due(cli: Cli, *args: str, at: datetime = NOW) -> Result:
+    with time_machine.travel(at, tick=False):
+        return cli("run-due", *args)
+
+
+def show(cli: Cli, post_id: int) -> dict[str, Any]:
+    result = cli("show", str(post_id), "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+def column(home: Path, post_id: int, name: str) -> Any:
+    rows = query(home / "rabb.db", f"SELECT {name} FROM post WHERE id = ?", (post_id,))
+    return rows[0][0]
+
+
+def runs(home: Path) -> list[tuple[Any, ...]]:
+    sql = "SELECT status, due, published, failed, error FROM run ORDER BY id"
+    return query(home / "rabb.db", sql)
+
+
+def at_time(text: str | None) -> datetime:
+    assert text is not None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_help_lists_publishing_commands(cli: Cli) -> None:
+    result = cli("--help")
+    for name in ("run-due", "accounts", "config"):
+        assert f"  {name} " in result.stdout
+    help_text = cli("run-due", "--help").stdout
+    for option in ("--dry-run", "--json", "--verbose"):
+        assert option in help_text
+
+
+# Success
+
+
+def test_publishes_due_post(cli: Cli, home: Path, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Launch day", "twitter")
+    route = route_creates(late, created(late_post("late-1")))
+    result = run_due(cli)
+    assert result.exit_code == 0, result.stderr
+    assert (
+        result.stdout
+        == f"post {post_id}: PUBLISHED twitter https://twitter.example/me/1\n"
+    )
+    post = show(cli, post_id)
+    assert post["status"] == "published"
+    assert post["late_post_id"] == "late-1"
+    assert post["published_at"] == "2026-06-01T12:00:05Z"
+    assert post["attempts"] == 1
+    assert post["targets"][0]["url"] == "https://twitter.example/me/1"
+    assert post["targets"][0]["status"] == "published"
+    assert post["targets"][0]["account_id"] == "acc-x"
+    body = json.loads(route.calls.last.request.content)
+    assert body["platforms"] == [{"platform": "twitter", "accountId": "acc-x"}]
+    assert route.calls.last.request.headers["idempotency-key"].endswith("-r1")
+    assert runs(home) == [("ok", 1, 1, 0, None)]
+
+
+def test_future_post_untouched(cli: Cli, home: Path, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Later", "twitter", due=NOW + timedelta(minutes=1))
+    route = route_creates(late, created(late_post()))
+    result = run_due(cli)
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert route.call_count == 0
+    assert show(cli, post_id)["status"] == "scheduled"
+    assert runs(home) == [("ok", 0, 0, 0, None)]
+
+
+def test_oldest_post_first(cli: Cli, home: Path, late: respx.MockRouter) -> None:
+    write_config(home, "[publish]\nconcurrency = 1\n")
+    schedule(cli, "third", "twitter", due=NOW - timedelta(minutes=1))
+    schedule(cli, "first", "twitter", due=NOW - timedelta(minutes=30))
+    schedule(cli, "second", "twitter", due=NOW - timedelta(minutes=10))
+    route = route_creates(late, created(late_post()))
+    assert run_due(cli).exit_code == 0
+    sent = [json.loads(call.request.content)["content"] for call in route.calls]
+    assert sent == ["first", "second", "third"]
+
+
+def test_custom_text_and_media_sent(cli: Cli, late: respx.MockRouter) -> None:
+    with time_machine.travel(NOW - timedelta(hours=1), tick=False):
+        cli(
+            "schedule", "Main text", "-p", "twitter", "-p", "linkedin",
+            "--text-for", "twitter=Short", "--media", "https://example.com/a.png",
+            "--at", NOW.isoformat(),
+        )  # fmt: skip
+    route = route_creates(late, created(late_post()))
+    assert run_due(cli).exit_code == 0
+    body = json.loads(route.calls.last.request.content)
+    assert body == {
+        "content": "Main text",
+        "platforms": [
+            {"platform": "twitter", "accountId": "acc-x", "customContent": "Short"},
+            {"platform": "linkedin", "accountId": "acc-li"},
+        ],
+        "mediaItems": [{"type": "image", "url": "https://example.com/a.png"}],
+        "publishNow": True,
+    }
+
+
+# Transient failures and backoff
+
+
+def test_retry_after_seconds(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Busy", "twitter")
+    route_creates(late, error(429, "Too many requests", headers={"Retry-After": "600"}))
+    result = run_due(cli)
+    assert result.exit_code == 0
+    assert re.fullmatch(
+        rf"post {post_id}: RETRY at 2026-06-01 12:10 UTC after attempt 1 of 4 failed:"
+        r" HTTP 429 Too Many Requests: Too many requests\n",
+        result.stdout,
+    )
+    post = show(cli, post_id)
+    assert post["status"] == "scheduled"
+    assert post["attempts"] == 1
+    assert at_time(post["next_attempt_at"]) >= NOW + timedelta(seconds=600)
+    assert post["last_error"] == "HTTP 429 Too Many Requests: Too many requests"
+    # A 429 proves Late stored nothing, so the outcome is known.
+    assert post["outcome_unknown"] is False
+
+
+def test_retry_after_http_date(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Maintenance", "twitter")
+    moment = NOW + timedelta(minutes=45)
+    headers = {"Retry-After": format_datetime(moment, usegmt=True)}
+    route_creates(late, error(503, "Down for maintenance", headers=headers))
+    assert run_due(cli).exit_code == 0
+    post = show(cli, post_id)
+    assert at_time(post["next_attempt_at"]) == moment
+    assert post["outcome_unknown"] is True
+
+
+def test_backoff_without_retry_after(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Flaky", "twitter")
+    route_creates(late, error(500, "Internal error"))
+    assert run_due(cli).exit_code == 0
+    next_at = at_time(show(cli, post_id)["next_attempt_at"])
+    # First retry: full jitter between 0 and the 30 s base.
+    assert NOW <= next_at <= NOW + timedelta(seconds=30)
+
+
+def test_not_retried_before_next_attempt(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Wait", "twitter")
+    route = route_creates(
+        late, error(429, "slow", headers={"Retry-After": "300"}), created(late_post())
+    )
+    run_due(cli)
+    assert run_due(cli, at=NOW + timedelta(seconds=299)).exit_code == 0
+    assert route.call_count == 1
+    assert run_due(cli, at=NOW + timedelta(seconds=301)).exit_code == 0
+    assert route.call_count == 2
+    assert show(cli, post_id)["status"] == "published"
+
+
+def test_retry_reuses_key_and_request_id(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Timeout", "twitter")
+    route = route_creates(late, httpx.ReadTimeout("no answer"), created(late_post()))
+    first = run_due(cli)
+    assert first.exit_code == 0
+    assert "RETRY" in first.stdout
+    assert "no answer from Late within 300s" in first.stdout
+    assert show(cli, post_id)["outcome_unknown"] is True
+    run_due(cli, at=NOW + timedelta(minutes=5))
+    keys = {call.request.headers["idempotency-key"] for call in route.calls}
+    request_ids = {call.request.headers["x-request-id"] for call in route.calls}
+    assert route.call_count == 2
+    assert len(keys) == 1
+    assert len(request_ids) == 1
+    post = show(cli, post_id)
+    assert post["status"] == "published"
+    assert post["attempts"] == 2
+    assert post["outcome_unknown"] is False
+
+
+def test_gives_up_after_max_attempts(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Never", "twitter")
+    route = route_creates(late, error(503, "Unavailable"))
+    codes = [
+        run_due(cli, at=NOW + timedelta(hours=hour)).exit_code for hour in range(5)
+    ]
+    assert codes == [0, 0, 0, 3, 0]
+    assert route.call_count == 4
+    post = show(cli, post_id)
+    assert post["status"] == "failed"
+    assert post["attempts"] == 4
+    assert post["failure_reason"].startswith(
+        "gave up after 4 attempts: HTTP 503 Service Unavailable: Unavailable;"
+    )
+    # Late may have stored the post before its 503, so the reason warns to check first.
+    assert "outcome of an attempt is unknown" in post["failure_reason"]
+    assert post["targets"][0]["status"] == "failed"
+
+
+def test_rescheduled_draft_gets_all_attempts(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Again later", "twitter")
+    route_creates(late, error(429, "slow"))
+    run_due(cli)
+    assert show(cli, post_id)["attempts"] == 1
+    assert cli("cancel", str(post_id)).exit_code == 0
+    with time_machine.travel(NOW, tick=False):
+        assert cli("schedule", str(post_id), "--at", "in 1h").exit_code == 0
+    stored = show(cli, post_id)
+    assert stored["attempts"] == 0
+    assert stored["last_error"] is None
+    assert stored["next_attempt_at"] is None
+
+
+def test_max_attempts_from_config(cli: Cli, home: Path, late: respx.MockRouter) -> None:
+    write_config(home, "[publish]\nmax_attempts = 2\n")
+    post_id = schedule(cli, "Twice", "twitter")
+    route_creates(late, httpx.ConnectError("refused"))
+    assert run_due(cli).exit_code == 0
+    result = run_due(cli, at=NOW + timedelta(hours=1))
+    assert result.exit_code == 3
+    post = show(cli, post_id)
+    assert post["status"] == "failed"
+    assert "cannot connect to Late" in post["failure_reason"]
+    # Nothing ever reached Late, so there is no unknown outcome to warn about.
+    assert "unknown" not in post["failure_reason"]
+    assert post["outcome_unknown"] is False
+
+
+# Permanent failures
+
+
+@pytest.mark.parametrize(
+    ("response", "message"),
+    [
+        (error(400, "Content too long"), "HTTP 400 Bad Request: Content too long"),
+        (
+            error(403, "Account disconnected", code="ACCOUNT_DISCONNECTED"),
+            "HTTP 403 Forbidden: Account disconnected (ACCOUNT_DISCONNECTED)",
+        ),
+        (error(404, "Account not found"), "HTTP 404 Not Found: Account not found"),
+        (error(422, "Invalid media"), "HTTP 422 Unprocessable Entity: Invalid media"),
+    ],
+)
+def test_permanent_failure_at_once(
+    cli: Cli, late: respx.MockRouter, response: httpx.Response, message: str
+) -> None:
+    post_id = schedule(cli, "Rejected", "twitter")
+    route = route_creates(late, response)
+    result = run_due(cli)
+    assert result.exit_code == 3
+    assert result.stdout == (
+        f"post {post_id}: FAILED Late rejected the post: {message}\n"
+    )
+    post = show(cli, post_id)
+    assert post["status"] == "failed"
+    assert post["attempts"] == 1
+    assert post["failure_reason"] == f"Late rejected the post: {message}"
+    assert post["targets"][0]["status"] == "failed"
+    run_due(cli, at=NOW + timedelta(hours=2))
+    assert route.call_count == 1
+
+
+# 401
+
+
+def test_401_stops_run(cli: Cli, home: Path, late: respx.MockRouter) -> None:
+    write_config(home, "[publish]\nconcurrency = 1\n")
+    ids = [
+        schedule(cli, f"Post {n}", "twitter", due=NOW - timedelta(minutes=n))
+        for n in range(3)
+    ]
+    before = [show(cli, post_id) for post_id in ids]
+    route = route_creates(late, error(401, "Unauthorized"))
+    result = run_due(cli)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "rabb: error: Late rejected the API key (HTTP 401 Unauthorized). Check"
+        " LATE_API_KEY, or late_api_key in config.toml, and create a new key in Late"
+        " if it was revoked.\n"
+    )
+    assert route.call_count == 1
+    after = [show(cli, post_id) for post_id in ids]
+    assert after == before
+    assert runs(home)[-1][0] == "error"
+
+
+def test_401_spends_no_attempt_in_pool(cli: Cli, late: respx.MockRouter) -> None:
+    ids = [schedule(cli, f"Post {n}", "twitter") for n in range(5)]
+    route_creates(late, error(401, "Unauthorized"))
+    result = run_due(cli)
+    assert result.exit_code == 1
+    assert len(result.stderr.splitlines()) == 1
+    for post_id in ids:
+        post = show(cli, post_id)
+        assert post["status"] == "scheduled"
+        assert post["attempts"] == 0
+        assert post["next_attempt_at"] is None
+
+
+def test_401_on_accounts_touches_nothing(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Key", "twitter")
+    late.get("/accounts").mock(return_value=error(401, "Unauthorized"))
+    route = route_creates(late, created(late_post()))
+    result = run_due(cli)
+    assert result.exit_code == 1
+    assert "HTTP 401" in result.stderr
+    assert route.call_count == 0
+    assert show(cli, post_id)["status"] == "scheduled"
+
+
+# 207
+
+
+def test_207_partial(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Both", "twitter", "linkedin")
+    post = late_post(
+        "late-2",
+        status="partial",
+        targets=[
+            published_target("twitter", "acc-x"),
+            failed_target("linkedin", "acc-li", "Token expired"),
+        ],
+    )
+    route_creates(late, httpx.Response(207, json={"post": post}))
+    result = run_due(cli)
+    assert result.exit_code == 3
+    assert result.stdout == (
+        f"post {post_id}: PARTIAL published on twitter https://twitter.example/me/1;"
+        " failed on linkedin: Token expired\n"
+    )
+    stored = show(cli, post_id)
+    assert stored["status"] == "partial"
+    assert stored["failure_reason"] == "linkedin: Token expired"
+    twitter, linkedin = stored["targets"]
+    assert twitter["status"] == "published"
+    assert linkedin["status"] == "failed"
+    assert linkedin["error"] == "Token expired"
+
+
+def test_207_failed(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "None", "twitter")
+    post = late_post(
+        status="failed", targets=[failed_target("twitter", "acc-x", "Spam")]
+    )
+    route_creates(late, httpx.Response(207, json={"post": post}))
+    result = run_due(cli)
+    assert result.exit_code == 3
+    stored = show(cli, post_id)
+    assert stored["status"] == "failed"
+    assert stored["failure_reason"] == "twitter: Spam"
+
+
+def test_207_scheduled_followed_up(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Later on Late", "twitter")
+    pending = {"platform": "twitter", "accountId": "acc-x", "status": "pending"}
+    waiting = late_post("late-3", status="scheduled", targets=[pending])
+    create = route_creates(late, httpx.Response(207, json={"post": waiting}))
+    check = late.get("/posts/late-3").mock(
+        side_effect=[
+            httpx.Response(200, json={"post": waiting}),
+            httpx.Response(200, json={"post": late_post("late-3")}),
+        ]
+    )
+
+    first = run_due(cli)
+    assert first.exit_code == 0
+    assert first.stdout.startswith(f"post {post_id}: WAITING Late is still publishing")
+    stored = show(cli, post_id)
+    assert stored["status"] == "publishing"
+    assert stored["late_status"] == "scheduled"
+    assert at_time(stored["next_attempt_at"]) == NOW + timedelta(seconds=30)
+    assert cli("edit", str(post_id), "--text", "x").exit_code == 2
+    detail = cli("show", str(post_id)).stdout
+    assert "On Late       scheduled; Late keeps publishing it" in detail
+    assert "Next check    2026-06-01 12:00 UTC (2026-06-01T12:00:30Z)" in detail
+
+    assert run_due(cli, at=NOW + timedelta(seconds=20)).exit_code == 0
+    assert check.call_count == 0
+    assert run_due(cli, at=NOW + timedelta(seconds=31)).exit_code == 0
+    checked = show(cli, post_id)
+    assert checked["status"] == "publishing"
+    # The interval between checks doubles: 30 s, then 60 s.
+    assert at_time(checked["next_attempt_at"]) == NOW + timedelta(seconds=91)
+    assert run_due(cli, at=NOW + timedelta(minutes=5)).exit_code == 0
+    assert check.call_count == 2
+    assert create.call_count == 1
+    done = show(cli, post_id)
+    assert done["status"] == "published"
+    assert done["targets"][0]["url"] == "https://twitter.example/me/1"
+
+
+def test_follow_up_failed_on_late(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Doomed", "twitter")
+    waiting = late_post("late-4", status="scheduled", targets=[])
+    route_creates(late, httpx.Response(207, json={"post": waiting}))
+    failed = late_post(
+        "late-4", status="failed", targets=[failed_target("twitter", "acc-x", "Gone")]
+    )
+    late.get("/posts/late-4").mock(
+        return_value=httpx.Response(200, json={"post": failed})
+    )
+    run_due(cli)
+    result = run_due(cli, at=NOW + timedelta(minutes=1))
+    assert result.exit_code == 3
+    assert show(cli, post_id)["failure_reason"] == "twitter: Gone"
+
+
+# 409
+
+
+def test_409_duplicate_records_existing(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Again", "twitter")
+    details = {"platform": "twitter", "accountId": "acc-x", "existingPostId": "old-9"}
+    create = route_creates(
+        late, error(409, "This exact content exists", details=details)
+    )
+    lookup = late.get("/posts/old-9").mock(
+        return_value=httpx.Response(200, json={"post": late_post("old-9")})
+    )
+    result = run_due(cli)
+    assert result.exit_code == 0
+    assert "Late already has the same content as post old-9" in result.stdout
+    assert create.call_count == 1
+    assert lookup.call_count == 1
+    stored = show(cli, post_id)
+    assert stored["status"] == "published"
+    assert stored["late_post_id"] == "old-9"
+    assert stored["targets"][0]["url"] == "https://twitter.example/me/1"
+
+
+def test_409_duplicate_lookup_fails_waits(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Again", "twitter")
+    details = {"platform": "twitter", "accountId": "acc-x", "existingPostId": "old-8"}
+    create = route_creates(late, error(409, "Duplicate", details=details))
+    late.get("/posts/old-8").mock(
+        side_effect=[
+            error(503, "Busy"),
+            httpx.Response(200, json={"post": late_post("old-8")}),
+        ]
+    )
+    assert run_due(cli).exit_code == 0
+    assert show(cli, post_id)["status"] == "publishing"
+    assert run_due(cli, at=NOW + timedelta(minutes=2)).exit_code == 0
+    assert show(cli, post_id)["status"] == "published"
+    assert create.call_count == 1
+
+
+def test_409_conflict_costs_no_attempt(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "In process", "twitter")
+    conflict = error(
+        409,
+        "Still processing",
+        code="idempotency_conflict",
+        headers={"Retry-After": "5"},
+    )
+    replay = httpx.Response(
+        200, json={"message": "Post already exists", "post": late_post()}
+    )
+    route = route_creates(late, conflict, replay)
+    assert run_due(cli).exit_code == 0
+    stored = show(cli, post_id)
+    assert stored["status"] == "scheduled"
+    assert stored["attempts"] == 0
+    assert at_time(stored["next_attempt_at"]) >= NOW + timedelta(seconds=5)
+    assert stored["outcome_unknown"] is True
+    assert run_due(cli, at=NOW + timedelta(minutes=1)).exit_code == 0
+    assert show(cli, post_id)["status"] == "published"
+    keys = {call.request.headers["idempotency-key"] for call in route.calls}
+    assert len(keys) == 1
+
+
+# Lateness and stopped runs
+
+
+def test_too_late_fails_without_request(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Slept", "twitter", due=NOW - timedelta(hours=25))
+    route = route_creates(late, created(late_post()))
+    result = run_due(cli)
+    assert result.exit_code == 3
+    assert route.call_count == 0
+    reason = show(cli, post_id)["failure_reason"]
+    assert reason.startswith(
+        "not published: it was due 1d 1h ago, more than max_lateness (1d)"
+    )
+    assert show(cli, post_id)["attempts"] == 0
+
+
+def test_max_lateness_from_config(cli: Cli, home: Path, late: respx.MockRouter) -> None:
+    write_config(home, '[publish]\nmax_lateness = "10m"\n')
+    late_id = schedule(cli, "Eleven", "twitter", due=NOW - timedelta(minutes=11))
+    fresh_id = schedule(cli, "Nine", "twitter", due=NOW - timedelta(minutes=9))
+    route_creates(late, created(late_post()))
+    assert run_due(cli).exit_code == 3
+    assert show(cli, late_id)["status"] == "failed"
+    assert show(cli, fresh_id)["status"] == "published"
+
+
+def stop_run_while_publishing(home: Path, post_id: int, claimed_at: datetime) -> str:
+    """Leave the post as a killed run does: PUBLISHING, claimed, outcome unknown."""
+    key = f"rabb-{column(home, post_id, 'uid')}-r1"
+    connection = sqlite3.connect(home / "rabb.db")
+    connection.execute(
+        "UPDATE post SET status = 'publishing', claimed_by = 'run-99', attempts = 1,"
+        " claimed_at = ?, attempt_key = ? WHERE id = ?",
+        (format_time(claimed_at), key, post_id),
+    )
+    connection.commit()
+    connection.close()
+    return key
+
+
+def test_stopped_run_resent_after_lease(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    post_id = schedule(cli, "Killed", "twitter")
+    run_due(cli, "--dry-run")  # Creates the schema without publishing.
+    key = stop_run_while_publishing(home, post_id, NOW - timedelta(minutes=10))
+    route = route_creates(late, created(late_post()))
+
+    assert run_due(cli).exit_code == 0
+    assert route.call_count == 0
+    assert show(cli, post_id)["status"] == "publishing"
+
+    assert run_due(cli, at=NOW + timedelta(minutes=6)).exit_code == 0
+    assert route.call_count == 1
+    assert route.calls.last.request.headers["idempotency-key"] == key
+    stored = show(cli, post_id)
+    assert stored["status"] == "published"
+    assert stored["attempts"] == 2
+
+
+def test_lease_from_config(cli: Cli, home: Path, late: respx.MockRouter) -> None:
+    write_config(home, '[publish]\nlease = "1m"\n')
+    post_id = schedule(cli, "Short lease", "twitter")
+    run_due(cli, "--dry-run")
+    stop_run_while_publishing(home, post_id, NOW - timedelta(seconds=61))
+    route_creates(late, created(late_post()))
+    assert run_due(cli).exit_code == 0
+    assert show(cli, post_id)["status"] == "published"
+
+
+def test_stopped_last_attempt_fails(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    post_id = schedule(cli, "Last", "twitter")
+    run_due(cli, "--dry-run")
+    stop_run_while_publishing(home, post_id, NOW - timedelta(hours=1))
+    connection = sqlite3.connect(home / "rabb.db")
+    connection.execute("UPDATE post SET attempts = 4 WHERE id = ?", (post_id,))
+    connection.commit()
+    connection.close()
+    route = route_creates(late, created(late_post()))
+    assert run_due(cli).exit_code == 3
+    assert route.call_count == 0
+    assert "stopped before Late answered" in show(cli, post_id)["failure_reason"]
+
+
+# Accounts at publish time
+
+
+def test_accounts_fetched_once(cli: Cli, late: respx.MockRouter) -> None:
+    for n in range(3):
+        schedule(cli, f"Post {n}", "twitter", "bluesky")
+    route_creates(late, created(late_post()))
+    run_due(cli)
+    schedule(cli, "Next", "twitter", due=NOW + timedelta(hours=1))
+    run_due(cli, at=NOW + timedelta(hours=1))
+    assert late.routes[0].call_count == 1
+
+
+def test_unknown_account_fails_at_publish(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Who", "twitter:@nobody")
+    route = route_creates(late, created(late_post()))
+    result = run_due(cli)
+    assert result.exit_code == 3
+    assert route.call_count == 0
+    reason = show(cli, post_id)["failure_reason"]
+    assert reason == (
+        "cannot publish to -p twitter:@nobody: no X account '@nobody' is connected"
+        " in Late. Choose one: -p twitter; run 'rabb accounts' to refresh the list."
+    )
+
+
+def test_missing_platform_account_fails(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Threads", "threads")
+    route_creates(late, created(late_post()))
+    assert run_due(cli).exit_code == 3
+    reason = show(cli, post_id)["failure_reason"]
+    assert "no Threads account is connected in Late" in reason
+    assert "twitter:@me" in reason
+
+
+def test_accounts_error_retries_post(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Offline", "twitter")
+    late.get("/accounts").mock(return_value=error(503, "Down"))
+    route = route_creates(late, created(late_post()))
+    result = run_due(cli)
+    assert result.exit_code == 0
+    assert route.call_count == 0
+    stored = show(cli, post_id)
+    assert stored["status"] == "scheduled"
+    assert stored["attempts"] == 1
+    assert "cannot fetch the accounts from Late: HTTP 503" in stored["last_error"]
+
+
+# Output, dry run, keys
+
+
+def test_dry_run_changes_nothing(
+    cli: Cli, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    due_id = schedule(cli, "Due", "twitter")
+    schedule(cli, "Not yet", "twitter", due=NOW + timedelta(hours=1))
+    late_id = schedule(cli, "Too late", "bluesky", due=NOW - timedelta(days=2))
+    database = home / "rabb.db"
+    before = database.read_bytes()
+    with mock_late() as router:
+        result = run_due(cli, "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "Dry run with the late publisher: 2 posts are due; nothing is sent or changed.",
+        f"post {late_id} (due 2026-05-30 12:00 UTC): would fail: due 2d ago, more"
+        " than max_lateness (1d)",
+        f"post {due_id} (due 2026-06-01 12:00 UTC): would publish to twitter"
+        " (attempt 1 of 4)",
+    ]
+    assert len(router.calls) == 0
+    assert database.read_bytes() == before
+
+
+def test_json_output(cli: Cli, late: respx.MockRouter) -> None:
+    ok_id = schedule(cli, "Fine", "twitter", due=NOW - timedelta(minutes=2))
+    bad_id = schedule(cli, "Bad", "bluesky", due=NOW - timedelta(minutes=1))
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        assert_valid_create_post(body, request.headers)
+        if body["content"] == "Bad":
+            return error(400, "Nope")
+        return created(late_post("late-ok"))
+
+    late.post("/posts").mock(side_effect=answer)
+    result = run_due(cli, "--json")
+    assert result.exit_code == 3
+    data = json.loads(result.stdout)
+    assert data["due"] == 2
+    assert data["failed"] == [bad_id]
+    assert data["error"] is None
+    by_id = {post["id"]: post for post in data["posts"]}
+    assert by_id[ok_id]["action"] == "published"
+    assert by_id[ok_id]["urls"] == [
+        {"target": "twitter", "url": "https://twitter.example/me/1"}
+    ]
+    assert by_id[bad_id]["status"] == "failed"
+    assert (
+        by_id[bad_id]["reason"] == "Late rejected the post: HTTP 400 Bad Request: Nope"
+    )
+
+
+def test_json_when_nothing_due(cli: Cli, late: respx.MockRouter) -> None:
+    schedule(cli, "Later", "twitter", due=NOW + timedelta(hours=1))
+    data = json.loads(run_due(cli, "--json").stdout)
+    assert data["posts"] == []
+    assert data["due"] == 0
+    assert isinstance(data["run_id"], int)
+
+
+def test_missing_key_one_line(cli: Cli) -> None:
+    result = run_due(cli)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "rabb: error: no Late API key is set. Set LATE_API_KEY (or ZERNIO_API_KEY),"
+        " or late_api_key in config.toml with mode 0600; to publish to JSON files"
+        ' instead, set RABB_PUBLISHER=outbox or publisher = "outbox" under [publish].\n'
+    )
+
+
+def test_verbose_logs_with_timestamps(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Logged", "twitter")
+    route_creates(late, created(late_post()))
+    result = run_due(cli, "-v")
+    assert result.exit_code == 0
+    lines = result.stderr.splitlines()
+    assert lines
+    stamp = r"^2026-06-01T12:00:00Z rabb\[\d+\] INFO "
+    assert all(re.match(stamp, line) for line in lines), lines
+    assert any(line.endswith(f"post {post_id}: attempt 1 of 4") for line in lines)
+    assert any(line.endswith(f"post {post_id}: published") for line in lines)
+
+
+def test_key_never_leaks(cli: Cli, home: Path, late: respx.MockRouter) -> None:
+    schedule(cli, "Leak", "twitter")
+    route_creates(late, error(500, f"echo: Authorization: Bearer {API_KEY} {API_KEY}"))
+    with time_machine.travel(NOW, tick=False):
+        result = cli("--debug", "run-due", "-v")
+    assert API_KEY not in result.stdout + result.stderr
+    assert "***" in result.stdout
+    for path in home.rglob("*"):
+        if path.is_file():
+            assert API_KEY.encode() not in path.read_bytes(), path
+
+
+def test_concurrency_bounded(cli: Cli, home: Path, late: respx.MockRouter) -> None:
+    write_config(home, "[publish]\nconcurrency = 2\n")
+    for n in range(6):
+        schedule(cli, f"Parallel {n}", "twitter")
+    lock = threading.Lock()
+    in_flight = [0]
+    peak = [0]
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert_valid_create_post(json.loads(request.content), request.headers)
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        time.sleep(0.15)
+        with lock:
+            in_flight[0] -= 1
+        return created(late_post())
+
+    late.post("/posts").mock(side_effect=answer)
+    assert run_due(cli).exit_code == 0
+    assert peak[0] == 2
+
+
+# Edits while an outcome is unknown
+
+
+def test_edit_refused_while_outcome_unknown(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Original", "twitter")
+    route = route_creates(late, httpx.ReadTimeout("no answer"), created(late_post()))
+    run_due(cli)
+    result = cli("edit", str(post_id), "--text", "Changed")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"rabb: error: the text, platforms and media of post {post_id} cannot change"
+        " now: Late may already have published it, since the outcome of an attempt"
+        " is unknown. 'rabb run-due' sends the same content again, which Late"
+        " recognizes; to publish other text, compose a new post.\n"
+    )
+    assert show(cli, post_id)["text"] == "Original"
+    # Moving the time changes no content, so it is allowed.
+    with time_machine.travel(NOW, tick=False):
+        assert cli("edit", str(post_id), "--at", "2026-06-01 12:30").exit_code == 0
+    # Cancelling keeps the key, so the draft is still locked.
+    assert cli("cancel", str(post_id)).exit_code == 0
+    assert cli("edit", str(post_id), "-p", "bluesky").exit_code == 2
+
+    with time_machine.travel(NOW, tick=False):
+        assert cli("schedule", str(post_id), "--at", "2026-06-01 12:40").exit_code == 0
+    run_due(cli, at=NOW + timedelta(minutes=41))
+    keys = {call.request.headers["idempotency-key"] for call in route.calls}
+    assert len(keys) == 1
+    assert show(cli, post_id)["status"] == "published"
+
+
+def test_edit_after_known_failure_gets_new_key(
+    cli: Cli, late: respx.MockRouter
+) -> None:
+    post_id = schedule(cli, "Original", "twitter")
+    route = route_creates(
+        late, error(429, "slow", headers={"Retry-After": "60"}), created(late_post())
+    )
+    run_due(cli)
+    assert cli("edit", str(post_id), "--text", "Changed").exit_code == 0
+    run_due(cli, at=NOW + timedelta(minutes=5))
+    first, second = (call.request.headers["idempotency-key"] for call in route.calls)
+    assert first.endswith("-r1")
+    assert second.endswith("-r2")
+    assert json.loads(route.calls.last.request.content)["content"] == "Changed"
+
+
+# The outbox publisher
+
+
+def test_outbox_publishes_files(
+    cli: Cli, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RABB_PUBLISHER", "outbox")
+    with time_machine.travel(NOW - timedelta(hours=1), tick=False):
+        cli(
+            "schedule", "To the outbox", "-p", "twitter", "-p", "linkedin:@work",
+            "--media", "https://example.com/v.mp4", "--at", NOW.isoformat(),
+        )  # fmt: skip
+
+    with mock_late() as router:
+        result = run_due(cli)
+    assert result.exit_code == 0, result.stderr
+    assert len(router.calls) == 0
+
+    files = list((home / "state" / "outbox").glob("*.json"))
+    assert len(files) == 1
+    assert files[0].name == f"post-1-rabb-{column(home, 1, 'uid')}-r1.json"
+    body = json.loads(files[0].read_text())
+    assert body_errors(body) == []
+    # Without cached accounts, each target is named as it was written.
+    assert body["platforms"] == [
+        {"platform": "twitter", "accountId": "twitter"},
+        {"platform": "linkedin", "accountId": "linkedin:@work"},
+    ]
+
+    stored = show(cli, 1)
+    url = files[0].as_uri()
+    assert stored["status"] == "published"
+    assert stored["targets"][0]["url"] == url
+    assert result.stdout == f"post 1: PUBLISHED twitter, linkedin:@work {url}\n"
+
+
+def test_outbox_config_file(cli: Cli, home: Path) -> None:
+    write_config(home, '[publish]\npublisher = "outbox"\n')
+    schedule(cli, "From config", "bluesky")
+    assert run_due(cli).exit_code == 0
+    assert show(cli, 1)["status"] == "published"
+
+
+# Pacing and claims
+
+
+def test_used_up_rate_limit_defers_rest(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    write_config(home, "[publish]\nconcurrency = 1\n")
+    first = schedule(cli, "First", "twitter", due=NOW - timedelta(minutes=2))
+    second = schedule(cli, "Second", "twitter", due=NOW - timedelta(minutes=1))
+    reset = NOW + timedelta(minutes=10)
+    headers = {
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": str(int(reset.timestamp())),
+    }
+    route = route_creates(
+        late, httpx.Response(201, json={"post": late_post()}, headers=headers)
+    )
+    result = run_due(cli)
+    assert result.exit_code == 0
+    assert route.call_count == 1
+    assert show(cli, first)["status"] == "published"
+    deferred = show(cli, second)
+    assert deferred["status"] == "scheduled"
+    assert deferred["attempts"] == 0
+    assert at_time(deferred["next_attempt_at"]) == reset
+    assert f"post {second}: DEFERRED until 2026-06-01 12:10 UTC" in result.stdout
+
+
+def test_claim_taken_once(cli: Cli, home: Path, late: respx.MockRouter) -> None:
+    from rabb_cli.config import load_config
+    from rabb_cli.paths import resolve_paths
+    from rabb_cli.publish.engine import Engine, make_publisher
+    from rabb_cli.publish.settings import PublishSettings
+    from rabb_cli.store import open_store
+
+    post_id = schedule(cli, "Claim me", "twitter")
+    settings = PublishSettings.from_config(load_config(resolve_paths()))
+    store = open_store(home / "rabb.db")
+    publisher = make_publisher(settings, resolve_paths())
+    engines = [Engine(store, publisher, settings, clock=lambda: NOW) for _ in range(2)]
+    engines[0].token, engines[1].token = "run-a", "run-b"
+    try:
+        claims = [engine._claim(post_id) for engine in engines]
+    finally:
+        publisher.close()
+        store.close()
+    assert claims[0] is not None
+    assert claims[1] is None
+    assert column(home, post_id, "claimed_by") == "run-a"
+    assert column(home, post_id, "status") == "publishing"
+
+
+def test_short_lease_warns(cli: Cli, home: Path, late: respx.MockRouter) -> None:
+    write_config(home, '[publish]\nlease = "1m"\n')
+    schedule(cli, "Warn", "twitter")
+    route_creates(late, created(late_post()))
+    result = run_due(cli)
+    assert result.exit_code == 0
+    assert "publish.lease (1m) is not longer than publish.timeout (5m)" in result.stderr
+
+
+def test_list_shows_last_run_on_terminal(
+    cli: Cli, late: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schedule(cli, "Soon", "twitter", due=NOW + timedelta(hours=1))
+    run_due(cli)
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True, raising=False)
+    with time_machine.travel(NOW + timedelta(minutes=2), tick=False):
+        result = cli("list")
+    assert result.stdout.splitlines()[-1] == (
+        "run-due last ran 2026-06-01 12:00 UTC (2m ago): nothing was due"
+    )
+
+
+def test_dry_run_without_database(cli: Cli, home: Path) -> None:
+    result = run_due(cli, "--dry-run", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["posts"] == []
+    assert not (home / "rabb.db").exists()

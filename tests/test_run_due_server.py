@@ -1,0 +1,248 @@
+"""`rabb run-due` in real processes against the fake Late server on 127.0.0.1.
+
+These tests cover what only real sockets, timing and processes show. A read timeout
+comes after Late stored the post, two runs start together, and a run is killed with
+SIGKILL while its request is in flight. The cheap path runs when nothing is due.
+"""
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from rabb_cli import posts
+from rabb_cli.publish.due import parse_time
+from rabb_cli.store import open_store
+from tests.conftest import subprocess_env
+from tests.fake_late import API_KEY, FakeLate, Reply
+from tests.helpers import _BOOTSTRAP, query, run_rabb, start_rabb, write_config
+
+pytestmark = pytest.mark.slow
+
+# Modules that the cheap path must not load.
+HEAVY_MODULES = ("sqlmodel", "sqlalchemy", "httpx", "resend", "rich")
+
+
+def add_posts(
+    home: Path, count: int, due: timedelta = timedelta(minutes=-1)
+) -> list[int]:
+    """Store `count` scheduled posts with distinct text, due `due` from now."""
+    store = open_store(home / "rabb.db")
+    ids = []
+    try:
+        for number in range(count):
+            text = f"Post {number} {uuid.uuid4().hex[:8]}"
+            content = posts.build_content(text, ["twitter"])
+            post = posts.create_post(store, content, datetime.now(UTC) + due)
+            assert post.id is not None
+            ids.append(post.id)
+    finally:
+        store.close()
+    return ids
+
+
+def late_env(fake: FakeLate) -> dict[str, str]:
+    return subprocess_env(LATE_API_KEY=API_KEY, LATE_BASE_URL=fake.base_url)
+
+
+def post_rows(home: Path) -> list[tuple[int, str, int, str | None]]:
+    sql = "SELECT id, status, attempts, claimed_at FROM post ORDER BY id"
+    return query(home / "rabb.db", sql)
+
+
+def test_read_timeout_after_store_publishes_once(
+    home: Path, fake_late: FakeLate
+) -> None:
+    write_config(
+        home,
+        '[publish]\ntimeout = "0.5s"\nbackoff_base = "1s"\nbackoff_max = "1s"\n',
+    )
+    [post_id] = add_posts(home, 1)
+    # Late stores the post, then responds only after the client has given up.
+    fake_late.script("POST", "/v1/posts", Reply(delay=1.2))
+    env = late_env(fake_late)
+
+    first = run_rabb("run-due", env=env)
+    assert first.returncode == 0, first.stderr
+    assert b"RETRY" in first.stdout
+    assert b"no answer from Late within 0.5s" in first.stdout
+    assert len(fake_late.posts) == 1
+    assert post_rows(home)[0][1] == "scheduled"
+
+    fake_late.wait_idle()
+    time.sleep(1.1)  # Past the backoff, which is at most 1 s.
+    second = run_rabb("run-due", env=env)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.startswith(f"post {post_id}: PUBLISHED".encode())
+
+    assert len(fake_late.posts) == 1
+    creates = fake_late.creates()
+    assert len(creates) == 2
+    assert len({request.headers["idempotency-key"] for request in creates}) == 1
+    assert len({request.headers["x-request-id"] for request in creates}) == 1
+    assert post_rows(home)[0][1:3] == ("published", 2)
+
+
+def test_two_runs_publish_each_post_once(home: Path, fake_late: FakeLate) -> None:
+    write_config(home, "[publish]\nconcurrency = 4\n")
+    ids = add_posts(home, 20)
+    # Slow creates keep both runs busy at the same time.
+    fake_late.script("POST", "/v1/posts", *[Reply(delay=0.2) for _ in range(20)])
+    env = late_env(fake_late)
+
+    processes = [start_rabb("run-due", env=env) for _ in range(2)]
+    outputs = [process.communicate(timeout=60) for process in processes]
+    for process, (_, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stderr
+
+    creates = fake_late.creates()
+    assert len(creates) == 20
+    assert len(fake_late.posts) == 20
+    assert len({request.headers["idempotency-key"] for request in creates}) == 20
+    assert [row[1] for row in post_rows(home)] == ["published"] * 20
+    lines = b"".join(stdout for stdout, _ in outputs).decode().splitlines()
+    assert sorted(int(line.split(":")[0].split()[1]) for line in lines) == ids
+    published = query(home / "rabb.db", "SELECT published FROM run")
+    assert len(published) == 2
+    assert sum(count for (count,) in published) == 20
+
+
+def test_killed_run_publishes_once_after_lease(home: Path, fake_late: FakeLate) -> None:
+    write_config(home, '[publish]\nlease = "2s"\ntimeout = "60s"\n')
+    [post_id] = add_posts(home, 1)
+    release = threading.Event()
+    # Late stores the post and keeps the request open until the test releases it.
+    fake_late.script("POST", "/v1/posts", Reply(hold=release))
+    env = late_env(fake_late)
+
+    process = start_rabb("run-due", env=env)
+    fake_late.wait_until(lambda: len(fake_late.creates()) == 1, timeout=30)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    assert process.returncode == -signal.SIGKILL
+
+    _, status, attempts, claimed_at = post_rows(home)[0]
+    assert (status, attempts) == ("publishing", 1)
+    release.set()
+    fake_late.wait_idle()
+
+    claimed = parse_time(claimed_at)
+    assert claimed is not None
+    pause = (claimed + timedelta(seconds=2.2) - datetime.now(UTC)).total_seconds()
+    time.sleep(max(pause, 0))
+    after = run_rabb("run-due", env=env)
+    assert after.returncode == 0, after.stderr
+    assert after.stdout.startswith(f"post {post_id}: PUBLISHED".encode())
+
+    assert len(fake_late.posts) == 1
+    creates = fake_late.creates()
+    assert len(creates) == 2
+    assert (
+        creates[0].headers["idempotency-key"] == creates[1].headers["idempotency-key"]
+    )
+    assert post_rows(home)[0][1:3] == ("published", 2)
+    again = run_rabb("run-due", env=env)
+    assert again.returncode == 0
+    assert len(fake_late.creates()) == 2
+
+
+def test_killed_before_store_publishes_once(home: Path, fake_late: FakeLate) -> None:
+    write_config(home, '[publish]\nlease = "1s"\ntimeout = "60s"\n')
+    [post_id] = add_posts(home, 1)
+    release = threading.Event()
+    # This time the request dies before Late saved anything.
+    fake_late.script("POST", "/v1/posts", Reply(hold=release, store=False))
+    env = late_env(fake_late)
+
+    process = start_rabb("run-due", env=env)
+    fake_late.wait_until(lambda: len(fake_late.creates()) == 1, timeout=30)
+    process.kill()
+    process.wait(timeout=10)
+    release.set()
+    fake_late.wait_idle()
+    assert fake_late.posts == {}
+
+    time.sleep(1.2)
+    after = run_rabb("run-due", env=env)
+    assert after.returncode == 0, after.stderr
+    assert after.stdout.startswith(f"post {post_id}: PUBLISHED".encode())
+    assert len(fake_late.posts) == 1
+
+
+def test_second_run_finds_nothing(home: Path, fake_late: FakeLate) -> None:
+    add_posts(home, 2)
+    env = late_env(fake_late)
+    assert run_rabb("run-due", env=env).returncode == 0
+    second = run_rabb("run-due", env=env)
+    assert second.returncode == 0
+    assert second.stdout == b""
+    assert len(fake_late.creates()) == 2
+
+
+def test_base_url_with_version_path(home: Path, fake_late: FakeLate) -> None:
+    add_posts(home, 1)
+    env = subprocess_env(
+        LATE_API_KEY=API_KEY, LATE_BASE_URL=fake_late.base_url + "/v1/"
+    )
+    result = run_rabb("run-due", env=env)
+    assert result.returncode == 0, result.stderr
+    assert [request.path for request in fake_late.recorded()] == [
+        "/v1/accounts",
+        "/v1/posts",
+    ]
+
+
+def imported_modules(
+    *args: str, env: dict[str, str]
+) -> tuple[set[str], "subprocess.CompletedProcess[bytes]"]:
+    """Run rabb with `-X importtime` and return the top-level modules it imported."""
+    completed = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", _BOOTSTRAP, *args],
+        capture_output=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    modules = set()
+    for line in completed.stderr.decode().splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            modules.add(name.split(".")[0])
+    return modules, completed
+
+
+def test_nothing_due_skips_heavy_imports(home: Path) -> None:
+    add_posts(home, 1, due=timedelta(hours=1))
+    env = subprocess_env(LATE_API_KEY=API_KEY, LATE_BASE_URL="http://127.0.0.1:9")
+    modules, completed = imported_modules("run-due", env=env)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout == b""
+    assert "rabb_cli" in modules
+    assert "sqlite3" in modules
+    for name in HEAVY_MODULES:
+        assert name not in modules, name
+
+    recorded = query(home / "rabb.db", "SELECT status, due, finished_at FROM run")
+    assert len(recorded) == 1
+    assert recorded[0][:2] == ("ok", 0)
+    assert recorded[0][2] is not None
+
+    modules, completed = imported_modules("run-due", "--json", env=env)
+    assert completed.returncode == 0
+    assert json.loads(completed.stdout)["posts"] == []
+    assert not set(HEAVY_MODULES) & modules
+
+
+def test_due_work_loads_engine(home: Path, fake_late: FakeLate) -> None:
+    # The counterpart of the test above: with work due, the engine does load.
+    add_posts(home, 1)
+    modules, completed = imported_modules("run-due", env=late_env(fake_late))
+    assert completed.returncode == 0, completed.stderr
+    assert {"httpx", "sqlmodel"} <= modules
