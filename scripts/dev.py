@@ -113,12 +113,14 @@ def run_demo() -> int:
             "in 4s",
         ],
         [rabb, "compose", "An idea for next week", "-p", "threads"],
+        [rabb, "edit", "3", "--at", "in 2 days"],
         [rabb, "list"],
     ]
     after_due = [
         [rabb, "run-due"],
         [rabb, "list"],
         [rabb, "show", "2"],
+        [rabb, "calendar"],
     ]
     for command in before_due:
         if run_shown(command, env) != 0:
