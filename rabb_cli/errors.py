@@ -15,8 +15,8 @@ class ExitCode(IntEnum):
 class RabbError(Exception):
     """A failure to report to the user as one line on stderr.
 
-    `message` says what failed and on which value. `hint` says what to do next and
-    is printed after it, as a second sentence on the same line.
+    `message` names what failed and the value. `hint` is the next step for the user,
+    printed after it as a second sentence on the same line.
     """
 
     exit_code: ExitCode = ExitCode.FAILURE

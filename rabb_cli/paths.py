@@ -1,4 +1,4 @@
-"""Where rabb keeps its config, database, logs and locks.
+"""Locations of rabb's config, database, logs and locks.
 
 By default the platform's user directories are used (on Linux the XDG ones).
 `RABB_HOME=DIR` moves all of them under DIR, which is how tests stay away from the

@@ -16,7 +16,7 @@ from rabb_cli.errors import InvalidInput
 
 
 class Counting(StrEnum):
-    """How a platform counts the length of a post."""
+    """The unit in which a platform counts the length of a post."""
 
     WEIGHTED = "weighted characters"
     GRAPHEMES = "graphemes"

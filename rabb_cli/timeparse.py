@@ -361,7 +361,8 @@ def _parse_time_of_day(text: str, original: str) -> time | None:
     hour, minute = int(match["hour"]), int(match["minute"] or 0)
     meridiem = (match["meridiem"] or "").replace(".", "")
     if not meridiem and match["minute"] is None:
-        # A bare number such as "9" could be a day, an hour or a count: not a time.
+        # A bare number such as "9" could be a day, an hour or a count, so it is
+        # not read as a time.
         return None
     if meridiem:
         if not 1 <= hour <= 12 or minute > 59:
