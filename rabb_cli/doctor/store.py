@@ -148,6 +148,8 @@ def _next_run_plans(
     rows: list[tuple[int, int, str | None, str | None]], config: "Config", now: datetime
 ) -> list[str]:
     """Group the stuck posts by what the next run does with each, as the engine does."""
+    # NOTE: these rules restate classify_due and Engine._preflight in
+    # rabb_cli/publish/engine.py; a change there needs the same change here.
     from rabb_cli.publish.due import parse_time
 
     max_attempts = config.get("publish.max_attempts")
