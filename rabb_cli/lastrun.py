@@ -1,26 +1,58 @@
 """The last recorded `rabb run-due`, read with the standard sqlite3 module alone.
 
-`rabb timer status` calls this on every invocation, so it imports no SQLAlchemy
-and never creates or migrates the database. It reads the `run` table, which has
-one row per run:
+`rabb timer status` and `rabb doctor` call this, so it imports no SQLAlchemy and
+never creates or migrates the database. It reads the `run` table, where run-due
+records one row per run (see `rabb_cli.publish.engine` and
+`rabb_cli.publish.due.record_empty_run`):
 
-- `started_at` (required): when the run started, as UTC ISO 8601 text such as
+- `started_at`: when the run started, as UTC ISO 8601 text such as
   `2026-08-23T07:00:00.000000Z`, the format of `rabb_cli.models.UTCDateTime`.
-- `finished_at` (optional): when it ended, NULL while it runs or after a crash.
-- `status` (optional): the outcome as short text, such as `ok` or `failed`.
-- `exit_code` (optional): the process exit code of the run.
+- `finished_at`: when it ended; NULL while it runs, and forever after a run that
+  was killed.
+- `status`: `running` from the start until the run ends, then `ok`, or `error`
+  when a run-level error (such as a 401 from Late) ended it. An `ok` run may still
+  have failed posts, counted in `failed` and `partial`.
+- `error`: the message of that run-level error.
+- `due`, `published`, `partial`, `failed`, `retrying`, `waiting`: post counts.
 
-A missing database, a missing table, a table without `started_at` or a value that
-does not parse all mean "no run recorded", never an error.
+Only `started_at` is required, so a table from an older or newer rabb still
+reads. A missing database, a missing table or a time that does not parse all
+mean "no run recorded", never an error.
 """
 
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-_OPTIONAL_COLUMNS = ("finished_at", "status", "exit_code")
+RUNNING = "running"
+OK = "ok"
+ERROR = "error"
+
+_TEXT_COLUMNS = ("finished_at", "status", "error")
+_COUNT_COLUMNS = ("due", "published", "partial", "failed", "retrying", "waiting")
+
+
+class RecordedRun(Protocol):
+    """The columns of a `run` row that describe what the run did."""
+
+    @property
+    def finished_at(self) -> datetime | None: ...
+    @property
+    def status(self) -> str | None: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def published(self) -> int: ...
+    @property
+    def partial(self) -> int: ...
+    @property
+    def failed(self) -> int: ...
+    @property
+    def retrying(self) -> int: ...
+    @property
+    def waiting(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -30,7 +62,13 @@ class LastRun:
     started_at: datetime
     finished_at: datetime | None = None
     status: str | None = None
-    exit_code: int | None = None
+    error: str | None = None
+    due: int = 0
+    published: int = 0
+    partial: int = 0
+    failed: int = 0
+    retrying: int = 0
+    waiting: int = 0
 
 
 def last_run(database: Path) -> LastRun | None:
@@ -46,33 +84,64 @@ def last_run(database: Path) -> LastRun | None:
     except sqlite3.Error:
         return None
     try:
-        return _read_newest(connection)
+        return read_last_run(connection)
     except (sqlite3.Error, ValueError, TypeError):
         return None
     finally:
         connection.close()
 
 
-def _read_newest(connection: sqlite3.Connection) -> LastRun | None:
+def read_last_run(connection: sqlite3.Connection) -> LastRun | None:
+    """Return the newest run through an open connection, or None.
+
+    Raises sqlite3.Error when the database cannot be read, and ValueError when a
+    stored time does not parse.
+    """
     columns = {row[1] for row in connection.execute("PRAGMA table_info(run)")}
     if "started_at" not in columns:
         return None
 
-    present = [name for name in _OPTIONAL_COLUMNS if name in columns]
+    present = [name for name in (*_TEXT_COLUMNS, *_COUNT_COLUMNS) if name in columns]
     selected = ", ".join(["started_at", *present])
+    # The id orders runs as they were recorded, even when the clock went back.
+    order = "id" if "id" in columns else "started_at"
     row = connection.execute(
-        f"SELECT {selected} FROM run ORDER BY started_at DESC LIMIT 1"  # noqa: S608
+        f"SELECT {selected} FROM run ORDER BY {order} DESC LIMIT 1"  # noqa: S608
     ).fetchone()
     if row is None:
         return None
 
     values = dict(zip(["started_at", *present], row, strict=True))
+    counts = {name: int(values.get(name) or 0) for name in _COUNT_COLUMNS}
     return LastRun(
         started_at=_parse_time(values["started_at"]),
         finished_at=_parse_optional_time(values.get("finished_at")),
-        status=None if values.get("status") is None else str(values["status"]),
-        exit_code=_parse_optional_int(values.get("exit_code")),
+        status=_optional_text(values.get("status")),
+        error=_optional_text(values.get("error")),
+        **counts,
     )
+
+
+def is_unfinished(run: RecordedRun) -> bool:
+    """Return whether `run` is still running or was stopped before it ended."""
+    return run.finished_at is None and run.status in (None, RUNNING)
+
+
+def describe_outcome(run: RecordedRun) -> str:
+    """Return what a run did, in a few words, from the status it recorded."""
+    if run.status == ERROR:
+        return f"error: {' '.join((run.error or 'unknown').split())}"
+    if is_unfinished(run):
+        return "still running, or stopped before it finished"
+    counts = [
+        (run.published, "published"),
+        (run.partial, "partial"),
+        (run.failed, "failed"),
+        (run.retrying, "to retry"),
+        (run.waiting, "waiting for Late"),
+    ]
+    done = [f"{count} {label}" for count, label in counts if count]
+    return ", ".join(done) if done else "nothing was due"
 
 
 def _parse_time(value: Any) -> datetime:
@@ -86,5 +155,5 @@ def _parse_optional_time(value: Any) -> datetime | None:
     return None if value is None else _parse_time(value)
 
 
-def _parse_optional_int(value: Any) -> int | None:
-    return None if value is None else int(value)
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -234,20 +234,9 @@ def last_run_line(run: "RunSummary | None", zone: tzinfo, now: datetime) -> str:
             "run-due has not run yet, so nothing is published: run 'rabb run-due'"
             " from cron or a systemd timer"
         )
+    from rabb_cli.lastrun import describe_outcome
     from rabb_cli.timeparse import format_duration
 
     ago = format_duration(now - run.started_at)
     line = f"run-due last ran {format_local(run.started_at, zone)} ({ago} ago): "
-    if run.status == "error":
-        return line + f"error: {printable(run.error or 'unknown', one_line=True)}"
-    if run.status == "running":
-        return line + "still running, or stopped before it finished"
-    counts = [
-        (run.published, "published"),
-        (run.partial, "partial"),
-        (run.failed, "failed"),
-        (run.retrying, "to retry"),
-        (run.waiting, "waiting for Late"),
-    ]
-    done = [f"{count} {label}" for count, label in counts if count]
-    return line + (", ".join(done) if done else "nothing was due")
+    return line + printable(describe_outcome(run), one_line=True)

@@ -10,11 +10,14 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from rabb_cli.timer import CRON_MARKER
+from tests.fake_late import FakeLate
+from tests.helpers import query
 from tests.timer_fakes import RABB, make_machine
 
 pytestmark = pytest.mark.slow
@@ -410,3 +413,46 @@ def test_install_from_python_module(tmp_path: Path) -> None:
     service = (machine.unit_dir / "rabb-run-due.service").read_text()
     expected = f'ExecStart="{RABB.parent / "python"}" -m rabb_cli run-due'
     assert expected in service.splitlines()
+
+
+def test_status_shows_real_run(tmp_path: Path, home: Path) -> None:
+    machine = make_machine(tmp_path, systemd=True)
+    machine.env["RABB_PUBLISHER"] = "outbox"
+    machine.rabb("timer", "install")
+    assert machine.rabb("schedule", "Later", "-p", "x", "--at", "in 2h").returncode == 0
+
+    ran = machine.rabb("run-due")
+    text = machine.rabb("timer", "status")
+    data = machine.rabb("timer", "status", "--json")
+
+    assert ran.returncode == 0, ran.stderr
+    [row] = query(home / "rabb.db", "SELECT started_at, finished_at, status FROM run")
+    assert row[2] == "ok"
+    last_run = json.loads(data.stdout)["last_run"]
+    assert last_run["started_at"] == row[0][:19] + "Z"
+    assert last_run["finished_at"] == row[1][:19] + "Z"
+    assert last_run["status"] == "ok"
+    assert last_run["due"] == 0
+    assert last_run["failed"] == 0
+    assert "exit_code" not in last_run
+    assert "ago): nothing was due" in text.stdout
+
+
+def test_status_shows_failed_run(
+    tmp_path: Path, home: Path, fake_late: FakeLate
+) -> None:
+    machine = make_machine(tmp_path, systemd=True)
+    machine.env |= {"LATE_BASE_URL": fake_late.base_url, "LATE_API_KEY": "sk_wrong"}
+    machine.rabb("schedule", "Now", "-p", "x", "--at", "in 1s")
+    time.sleep(1.1)
+
+    ran = machine.rabb("run-due")
+    text = machine.rabb("timer", "status")
+    data = machine.rabb("timer", "status", "--json")
+
+    assert ran.returncode == 1
+    last_run = json.loads(data.stdout)["last_run"]
+    assert last_run["status"] == "error"
+    assert last_run["error"].startswith("Late rejected the API key (HTTP 401")
+    assert last_run["finished_at"] is not None
+    assert "ago): error: Late rejected the API key (HTTP 401" in text.stdout

@@ -3,8 +3,9 @@
 Both are /bin/sh scripts put first on PATH. They append each call's arguments to
 a log file, so no test reaches the real user manager or the real crontab.
 `systemctl` responds to `--user show-environment` only when FAKE_SYSTEMD is `up`,
-and
-`crontab` keeps the crontab in the file FAKE_CRONTAB.
+and reports the timer's state and the service's last exit status from
+FAKE_TIMER_STATE and FAKE_EXIT_STATUS (default `active` and 0). `crontab` keeps the
+crontab in the file FAKE_CRONTAB.
 """
 
 import os
@@ -25,10 +26,10 @@ case "$*" in
     fi
     echo "HOME=/nonexistent" ;;
   *"show rabb-run-due.timer"*)
-    echo "ActiveState=active"
+    echo "ActiveState=${FAKE_TIMER_STATE:-active}"
     echo "NextElapseUSecRealtime=Fri 2031-01-03 10:05:00 UTC" ;;
   *"show rabb-run-due.service"*)
-    printf 'Result=success\\nExecMainStatus=0\\n' ;;
+    printf 'Result=success\\nExecMainStatus=%s\\n' "${FAKE_EXIT_STATUS:-0}" ;;
 esac
 exit 0
 """

@@ -1,6 +1,5 @@
 """`rabb run-due`: publish every post whose time has come; cron runs it."""
 
-import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -58,32 +57,13 @@ def _nothing_due(
     The run is recorded unless it is a dry run. Returns False, having done nothing,
     when work is due or the store must open the database first.
     """
-    from rabb_cli.publish.due import DueCheck, check_due, settle_if_nothing_due
-    from rabb_cli.publish.report import RunReport, report_to_json
+    from rabb_cli.publish.empty_run import print_empty_run, settle_empty_run
 
     database = context.paths.database
-    run_id: int | None = None
-    if dry_run:
-        # A dry run creates no database, so a missing one has nothing due.
-        found = check_due(database, started, settings.lease)
-        if database.exists() and found is not DueCheck.NOTHING_DUE:
-            return False
-    else:
-        run_id = settle_if_nothing_due(
-            database, started, settings.lease, settings.publisher
-        )
-        if run_id is None:
-            return False
-
-    if json_output:
-        import json
-
-        report = RunReport(run_id, started, settings.publisher, dry_run=dry_run)
-        report.finished_at = context.now()
-        sys.stdout.write(json.dumps(report_to_json(report), indent=2) + "\n")
-    elif sys.stdout.isatty():
-        # Silent under cron, which mails any output.
-        sys.stdout.write("Nothing is due.\n")
+    run = settle_empty_run(database, settings, started, dry_run=dry_run)
+    if run is None:
+        return False
+    print_empty_run(run, context.now(), json_output)
     return True
 
 

@@ -238,15 +238,17 @@ def _print_not_installed(systemd: "Systemd", cron: "Cron") -> None:
 
 
 def _print_last_run(latest: "LastRun | None", context: "AppContext") -> None:
+    from rabb_cli.lastrun import describe_outcome
+    from rabb_cli.output import printable
     from rabb_cli.timeparse import format_duration, format_local
 
     if latest is None:
         typer.echo("Last run: none recorded")
         return
     ago = format_duration(context.now() - latest.started_at)
-    outcome = f", {latest.status}" if latest.status else ""
+    outcome = printable(describe_outcome(latest), one_line=True)
     when = format_local(latest.started_at, context.zone)
-    typer.echo(f"Last run: {when} ({ago} ago{outcome})")
+    typer.echo(f"Last run: {when} ({ago} ago): {outcome}")
 
 
 def _print_status_json(timers: "list[TimerStatus]", latest: "LastRun | None") -> None:
@@ -267,13 +269,17 @@ def _print_status_json(timers: "list[TimerStatus]", latest: "LastRun | None") ->
                 }
                 for timer in timers
             ],
-            "last_run": None
-            if latest is None
-            else {
-                "started_at": iso(latest.started_at),
-                "finished_at": iso(latest.finished_at),
-                "status": latest.status,
-                "exit_code": latest.exit_code,
-            },
+            "last_run": None if latest is None else _last_run_json(latest),
         }
     )
+
+
+def _last_run_json(latest: "LastRun") -> dict[str, object]:
+    from dataclasses import asdict
+
+    from rabb_cli.output import iso
+
+    data = asdict(latest)
+    data["started_at"] = iso(latest.started_at)
+    data["finished_at"] = iso(latest.finished_at)
+    return data

@@ -89,11 +89,17 @@ def due_parameters(now: datetime, lease: timedelta) -> dict[str, str]:
     return {"now": format_time(now), "lease_cutoff": format_time(now - lease)}
 
 
-def check_due(database: Path, now: datetime, lease: timedelta) -> DueCheck:
+def check_due(
+    database: Path,
+    now: datetime,
+    lease: timedelta,
+    *,
+    busy_timeout: float = BUSY_TIMEOUT_SECONDS,
+) -> DueCheck:
     """Return whether any post is due at `now`, reading the database file directly."""
     if not database.exists():
         return DueCheck.UNKNOWN
-    connection = _connect(database)
+    connection = _connect(database, busy_timeout)
     try:
         if not _schema_is_current(connection):
             return DueCheck.UNKNOWN
@@ -105,14 +111,19 @@ def check_due(database: Path, now: datetime, lease: timedelta) -> DueCheck:
 
 
 def record_empty_run(
-    database: Path, started_at: datetime, finished_at: datetime, publisher: str
+    database: Path,
+    started_at: datetime,
+    finished_at: datetime,
+    publisher: str,
+    *,
+    busy_timeout: float = BUSY_TIMEOUT_SECONDS,
 ) -> int:
     """Record a run that found nothing due and return its id.
 
     Records of empty runs older than EMPTY_RUN_RETENTION are deleted at the same
     time, so a job that runs every minute does not grow the database without end.
     """
-    connection = _connect(database)
+    connection = _connect(database, busy_timeout)
     try:
         connection.execute("BEGIN IMMEDIATE")
         cursor = connection.execute(
@@ -131,16 +142,24 @@ def record_empty_run(
 
 
 def settle_if_nothing_due(
-    database: Path, now: datetime, lease: timedelta, publisher: str
+    database: Path,
+    now: datetime,
+    lease: timedelta,
+    publisher: str,
+    *,
+    busy_timeout: float = BUSY_TIMEOUT_SECONDS,
 ) -> int | None:
     """Record an empty run and return its id when nothing is due, else return None.
 
     None means the full engine must run: work is due, or the database is missing or
-    needs a migration.
+    needs a migration. `busy_timeout` is the wait for a lock, in seconds.
     """
-    if check_due(database, now, lease) is not DueCheck.NOTHING_DUE:
+    found = check_due(database, now, lease, busy_timeout=busy_timeout)
+    if found is not DueCheck.NOTHING_DUE:
         return None
-    return record_empty_run(database, now, datetime.now(UTC), publisher)
+    return record_empty_run(
+        database, now, datetime.now(UTC), publisher, busy_timeout=busy_timeout
+    )
 
 
 def last_run(database: Path) -> RunSummary | None:
@@ -180,9 +199,11 @@ def _summary(row: sqlite3.Row) -> RunSummary:
     )
 
 
-def _connect(database: Path) -> sqlite3.Connection:
+def _connect(
+    database: Path, busy_timeout: float = BUSY_TIMEOUT_SECONDS
+) -> sqlite3.Connection:
     # isolation_level=None leaves transactions to explicit BEGIN statements.
-    return sqlite3.connect(database, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    return sqlite3.connect(database, timeout=busy_timeout, isolation_level=None)
 
 
 def _schema_is_current(connection: sqlite3.Connection) -> bool:

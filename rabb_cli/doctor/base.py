@@ -1,0 +1,209 @@
+"""The building blocks of the doctor's checks: results, the Setup, read-only access.
+
+`Setup` loads what several checks need (the settings, the installed timers, the
+zone) once, on first use. A check that cannot use the settings returns
+NO_CONFIG, because the config check already reports why.
+"""
+
+import sqlite3
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfoNotFoundError
+
+from rabb_cli.errors import RabbError
+from rabb_cli.paths import Paths
+from rabb_cli.redact import register_secret
+
+if TYPE_CHECKING:
+    from rabb_cli.config import Config
+    from rabb_cli.schedulers import TimerStatus
+
+# Seconds to wait for a lock on the database before a check gives up.
+DATABASE_TIMEOUT_SECONDS = 5
+
+
+SECRET_VARIABLES = ("LATE_API_KEY", "ZERNIO_API_KEY", "RESEND_API_KEY")
+
+
+class Status(StrEnum):
+    """The outcome of a check."""
+
+    OK = "ok"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The finding of one check: a status, a one-line message and the fix."""
+
+    status: Status
+    message: str
+    fix: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The finding of one named check, as `rabb doctor` prints it."""
+
+    name: str
+    status: Status
+    message: str
+    fix: str | None = None
+    # The exception of a check that raised, for the --debug traceback.
+    exception: BaseException | None = field(default=None, compare=False)
+
+
+def ok(message: str) -> Finding:
+    return Finding(Status.OK, message)
+
+
+def warning(message: str, fix: str | None = None) -> Finding:
+    return Finding(Status.WARNING, message, fix)
+
+
+def error(message: str, fix: str | None = None) -> Finding:
+    return Finding(Status.ERROR, message, fix)
+
+
+NO_CONFIG = warning(
+    "not checked, because the settings cannot be read", "fix the config check first"
+)
+
+
+@dataclass
+class Setup:
+    """The installation under check: its files, environment and clock.
+
+    The settings and the installed timers are read once, on first use, and
+    shared by the checks that need them.
+    """
+
+    paths: Paths
+    environ: Mapping[str, str]
+    now: datetime
+
+    @cached_property
+    def config_or_error(self) -> "Config | RabbError":
+        from rabb_cli.config import load_config
+
+        _register_secrets(self.paths.config_file, self.environ)
+        try:
+            return load_config(self.paths, dict(self.environ))
+        except RabbError as failure:
+            return failure
+
+    @property
+    def config(self) -> "Config | None":
+        loaded = self.config_or_error
+        return None if isinstance(loaded, RabbError) else loaded
+
+    @cached_property
+    def zone(self) -> tzinfo:
+        """The zone for times in messages; UTC when the settings cannot be read."""
+        from rabb_cli.timeparse import load_zone
+
+        name = self.config.get("timezone") if self.config else None
+        return load_zone(name) if name else detect_system_zone().zone
+
+    @cached_property
+    def timers(self) -> "list[TimerStatus]":
+        """The timers installed for run-due; raises RabbError if unreadable."""
+        from rabb_cli.schedulers import Cron, Systemd
+
+        found = [Systemd(self.environ).status(), Cron().status(self.now)]
+        return [timer for timer in found if timer is not None]
+
+    @property
+    def interval(self) -> timedelta | None:
+        """The interval of the first installed timer whose schedule rabb wrote."""
+        from rabb_cli.timer import parse_interval
+
+        for timer in self.timers:
+            if timer.interval:
+                return parse_interval(timer.interval).span
+        return None
+
+
+def secret_names() -> list[str]:
+    from rabb_cli.config import SETTINGS
+
+    return [setting.name for setting in SETTINGS if setting.secret]
+
+
+def _register_secrets(config_file: Path, environ: Mapping[str, str]) -> None:
+    """Register every key that may appear in a message, even in an unusable file."""
+    from rabb_cli.config import read_file
+
+    for variable in SECRET_VARIABLES:
+        register_secret(environ.get(variable, "").strip())
+    try:
+        raw = read_file(config_file)
+    except RabbError:
+        return
+    for name in secret_names():
+        value = raw.get(name)
+        if isinstance(value, str):
+            register_secret(value.strip())
+
+
+@contextmanager
+def read_only(database: Path) -> Iterator[sqlite3.Connection]:
+    """Yield a connection that can only read `database`, which must exist.
+
+    mode=ro never creates or writes the file. SQLite may leave empty `-wal` and
+    `-shm` files beside a WAL database; the next rabb command removes them.
+    """
+    uri = f"{database.absolute().as_uri()}?mode=ro"
+    connection = sqlite3.connect(uri, uri=True, timeout=DATABASE_TIMEOUT_SECONDS)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def duration(span: timedelta) -> str:
+    from rabb_cli.timeparse import format_duration
+
+    return format_duration(max(span, timedelta()))
+
+
+@dataclass(frozen=True)
+class SystemZone:
+    """The system zone as rabb finds it, and what went wrong on the way."""
+
+    zone: tzinfo
+    # Why rabb uses UTC in place of the system zone, if it does.
+    fallback: str | None = None
+    # Other warnings about the system's zone settings.
+    notes: str | None = None
+
+
+def detect_system_zone() -> SystemZone:
+    """Find the system zone as `rabb_cli.timeparse.system_zone` does, with tzlocal.
+
+    tzlocal raises for a `TZ` that names no zone, and warns when it finds no zone
+    setting at all ("defaulting to UTC", tzlocal 5.3) or when the zone files
+    disagree with the system's UTC offset.
+    """
+    import tzlocal
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            zone = tzlocal.reload_localzone()
+        except (ZoneInfoNotFoundError, ValueError, LookupError, OSError) as failure:
+            return SystemZone(UTC, fallback=" ".join(str(failure).split()))
+    messages = [" ".join(str(item.message).split()) for item in caught]
+    fallback = [message for message in messages if "UTC" in message]
+    notes = [message for message in messages if "UTC" not in message]
+    return SystemZone(
+        zone, fallback="; ".join(fallback) or None, notes="; ".join(notes) or None
+    )

@@ -1,0 +1,171 @@
+"""The doctor's checks of the database: integrity, schema, posts stuck in PUBLISHING.
+
+Every check opens the database read-only and never creates it.
+"""
+
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rabb_cli.doctor.base import (
+    NO_CONFIG,
+    Finding,
+    Setup,
+    duration,
+    error,
+    ok,
+    read_only,
+    warning,
+)
+from rabb_cli.migrations import MIGRATIONS
+
+if TYPE_CHECKING:
+    from rabb_cli.config import Config
+
+# Ids of stuck posts named in the message; more are counted.
+MAX_NAMED_POSTS = 10
+
+
+def check_database(setup: Setup) -> Finding:
+    """Check that the database file exists and passes `PRAGMA quick_check`."""
+    database = setup.paths.database
+    if not database.exists():
+        return warning(
+            f"no database at {database} yet; rabb creates it with the first post",
+            "compose a post; if your posts are elsewhere, check RABB_HOME",
+        )
+    try:
+        with read_only(database) as connection:
+            rows = connection.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.DatabaseError as failure:
+        return _unreadable(database, failure)
+
+    # A row may hold several problems, one per line, after a line such as
+    # `*** in database main ***` (seen with SQLite 3.40).
+    lines = [line for row in rows for line in str(row[0]).splitlines()]
+    problems = [line for line in lines if line != "ok" and not line.startswith("***")]
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        return error(
+            f"{database} is damaged: {' '.join(problems[0].split())}{more}",
+            _restore_fix(database),
+        )
+    size = database.stat().st_size
+    return ok(f"{database} passed PRAGMA quick_check ({size:,} bytes)")
+
+
+def _unreadable(database: Path, failure: sqlite3.DatabaseError) -> Finding:
+    if getattr(failure, "sqlite_errorname", "") == "SQLITE_BUSY":
+        return warning(
+            f"{database} could not be checked: another process holds a lock on it",
+            "run 'rabb doctor' again in a minute",
+        )
+    return error(f"cannot read {database}: {failure}", _restore_fix(database))
+
+
+def _restore_fix(database: Path) -> str:
+    backups = sorted(database.parent.glob(f"{database.name}.v*.bak"))
+    if backups:
+        return f"restore it from a backup such as {backups[-1]}, or move it away"
+    return "restore it from a backup, or move it away so that rabb starts a new one"
+
+
+def check_schema(setup: Setup) -> Finding:
+    """Compare the database's schema version with the newest this rabb supports."""
+    from rabb_cli import __version__
+
+    database = setup.paths.database
+    known = len(MIGRATIONS)
+    if not database.exists():
+        return ok(f"no database yet; rabb creates it at schema version {known}")
+    try:
+        with read_only(database) as connection:
+            version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.DatabaseError:
+        return warning("not checked, because the database cannot be read")
+
+    if version > known:
+        return error(
+            f"the database has schema version {version}, newer than {known}, the"
+            f" newest that rabb {__version__} supports, so rabb cannot open it",
+            "upgrade rabb to the version that last opened the database",
+        )
+    if version < known:
+        return ok(
+            f"schema version {version}; the next rabb command upgrades it to {known}"
+            f" after copying the file to {database.name}.v{version}.bak"
+        )
+    return ok(f"schema version {version}, the current one")
+
+
+_STUCK_QUERY = """
+    SELECT id, attempts, late_post_id, scheduled_for FROM post
+    WHERE status = 'publishing' AND claimed_by IS NOT NULL AND claimed_at <= ?
+    ORDER BY id
+"""
+
+
+def check_stuck_posts(setup: Setup) -> Finding:
+    """Name the posts left PUBLISHING past the lease, and what the next run does."""
+    from rabb_cli.publish.due import format_time
+
+    config = setup.config
+    if config is None:
+        return NO_CONFIG
+    lease = config.get("publish.lease")
+    database = setup.paths.database
+    if not database.exists():
+        return ok("no database yet, so no post is stuck")
+    try:
+        with read_only(database) as connection:
+            cutoff = format_time(setup.now - lease)
+            rows = connection.execute(_STUCK_QUERY, (cutoff,)).fetchall()
+    except sqlite3.DatabaseError:
+        return warning("not checked, because the database cannot be read")
+
+    lease_text = f"publish.lease ({duration(lease)})"
+    if not rows:
+        return ok(f"no post has been PUBLISHING for longer than {lease_text}")
+    plans = "; ".join(_next_run_plans(rows, config, setup.now))
+    return warning(
+        f"{_stuck_posts_text(rows)} been PUBLISHING for longer than {lease_text},"
+        f" because the run that claimed {'it' if len(rows) == 1 else 'them'}"
+        f" stopped: the next run-due {plans}",
+        "nothing to do if the timer runs; else run 'rabb run-due'",
+    )
+
+
+def _stuck_posts_text(rows: list[tuple[int, int, str | None, str | None]]) -> str:
+    ids = [str(row[0]) for row in rows]
+    named = ", ".join(ids[:MAX_NAMED_POSTS])
+    if len(ids) > MAX_NAMED_POSTS:
+        named += f" and {len(ids) - MAX_NAMED_POSTS} more"
+    return f"post {named} has" if len(ids) == 1 else f"posts {named} have"
+
+
+def _next_run_plans(
+    rows: list[tuple[int, int, str | None, str | None]], config: "Config", now: datetime
+) -> list[str]:
+    """Group the stuck posts by what the next run does with each, as the engine does."""
+    # NOTE: these rules restate classify_due and Engine._preflight in
+    # rabb_cli/publish/engine.py; a change there needs the same change here.
+    from rabb_cli.publish.due import parse_time
+
+    max_attempts = config.get("publish.max_attempts")
+    max_lateness = config.get("publish.max_lateness")
+    groups: dict[str, list[str]] = {}
+    for post_id, attempts, late_post_id, scheduled_for in rows:
+        due_at = parse_time(scheduled_for) or now
+        if late_post_id:
+            plan = "checks {} on Late, which already has it"
+        elif now - due_at > max_lateness:
+            plan = "marks {} FAILED, because it is more than publish.max_lateness late"
+        elif attempts >= max_attempts:
+            plan = "marks {} FAILED, because its attempts are used up"
+        else:
+            plan = (
+                "sends {} again with the same idempotency key, so none is posted twice"
+            )
+        groups.setdefault(plan, []).append(str(post_id))
+    return [plan.format(", ".join(ids)) for plan, ids in groups.items()]
