@@ -1,6 +1,7 @@
 """Shared fixtures: a private RABB_HOME per test, and ways to run the CLI."""
 
 import io
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -47,6 +48,17 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield folder
     reset_context()
     options.debug = options.verbose = options.no_color = False
+    _detach_log_handlers()
+
+
+def _detach_log_handlers() -> None:
+    """Remove the stderr handlers a command installed.
+
+    They hold the stream pytest captured for this test, which is closed once the
+    test ends, so a later test on the same worker would write to a closed file.
+    """
+    for name in ("rabb", "httpx"):
+        logging.getLogger(name).handlers.clear()
 
 
 @dataclass

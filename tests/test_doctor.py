@@ -7,7 +7,6 @@ route, or a closed port on 127.0.0.1 for a network failure.
 
 import hashlib
 import json
-import logging
 import socket
 import sqlite3
 import warnings
@@ -676,11 +675,6 @@ def test_broken_check_one_line(
         raise RuntimeError(f"boom with {API_KEY}")
 
     monkeypatch.setitem(doctor.CHECKS, "schema", broken)
-    # --debug points the httpx logger at this test's stderr; later tests in this
-    # process must get the logger back as it was.
-    http_logger = logging.getLogger("httpx")
-    for name in ("handlers", "level", "propagate"):
-        monkeypatch.setattr(http_logger, name, getattr(http_logger, name))
 
     text = cli("doctor")
     result, found = run_doctor(cli)
