@@ -38,10 +38,30 @@ def run(args: list[str], *, fast_path: bool = True) -> int:
     With `fast_path` off, `run-due` always goes through the Typer app; tests use
     that to compare both paths.
     """
+    undecodable = _undecodable_argument(args)
+    if undecodable is not None:
+        sys.stderr.write(f"rabb: error: {undecodable}\n")
+        return ExitCode.INVALID_INPUT
     code = run_due_fast(args) if fast_path else None
     if code is not None:
         return code
     return _run_app(args)
+
+
+def _undecodable_argument(args: list[str]) -> str | None:
+    """Describe the first argument that is not valid UTF-8, or return None.
+
+    Python decodes such bytes to lone surrogates, which cannot be stored or
+    printed, so rabb rejects them before any command runs.
+    """
+    for position, argument in enumerate(args, start=1):
+        if any("\udc80" <= char <= "\udcff" for char in argument):
+            raw = os.fsencode(argument)
+            return (
+                f"argument {position} ({raw!r}) is not valid UTF-8. Convert it to"
+                " UTF-8, or pass post text on stdin, which rabb decodes as UTF-8."
+            )
+    return None
 
 
 def run_due_fast(args: list[str]) -> int | None:
@@ -124,6 +144,10 @@ def _run_app(args: list[str]) -> int:
         _report(str(error), error)
         return error.exit_code
     except typer.TyperException as error:
+        if type(error).__name__ == "NoArgsIsHelpError":
+            # `rabb` or `rabb timer` alone: show the help as help, not as an error.
+            sys.stderr.write(error.format_message().rstrip("\n") + "\n")
+            return error.exit_code
         # Usage errors from the command-line parser (unknown option, bad value).
         _report(_usage_message(error), error)
         return error.exit_code
@@ -158,7 +182,10 @@ def _set_debug(args: list[str]) -> None:
 def _internal_error_message(error: BaseException) -> str:
     from rabb_cli.context import options
 
-    message = f"internal error: {type(error).__name__}: {error}"
+    # SQLAlchemy wraps the driver's error in a text that repeats the SQL and its
+    # parameters, which may hold post text; the driver's own message is enough.
+    detail = getattr(error, "orig", None) or error
+    message = f"internal error: {type(detail).__name__}: {detail}"
     if not options.debug:
         message += " (run again with --debug for the traceback)"
     return message

@@ -69,9 +69,13 @@ def _read_posts(
 ) -> list[tuple[int, str, str]]:
     import sqlite3
 
+    from rabb_cli.errors import RabbError
     from rabb_cli.paths import resolve_paths
 
-    database = resolve_paths().database
+    try:
+        database = resolve_paths().database
+    except RabbError:
+        return []  # Completion never fails loudly; the command itself will say why.
     if not database.is_file():
         return []
     query = "SELECT id, status, substr(text, 1, 200) FROM post WHERE id LIKE ?"

@@ -48,7 +48,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "late_api_key",
-        "text",
+        "key",
         None,
         "Late (Zernio) API key",
         env=("LATE_API_KEY", "ZERNIO_API_KEY"),
@@ -63,7 +63,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "resend_api_key",
-        "text",
+        "key",
         None,
         "Resend API key for failure alerts",
         env=("RESEND_API_KEY",),
@@ -149,6 +149,9 @@ SETTINGS: tuple[Setting, ...] = (
 
 SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}
 
+# Longest duration any setting takes; longer values are typing mistakes.
+MAX_DURATION = timedelta(days=30)
+
 
 @dataclass
 class Config:
@@ -189,7 +192,18 @@ def load_config(paths: Paths, environ: dict[str, str] | None = None) -> Config:
         config.sources[setting.name] = source
 
     _check_file_mode(paths.config_file, raw)
+    _check_backoff(config)
     return config
+
+
+def _check_backoff(config: Config) -> None:
+    base = config.get("publish.backoff_base")
+    maximum = config.get("publish.backoff_max")
+    if maximum < base:
+        raise InvalidInput(
+            "publish.backoff_max is shorter than publish.backoff_base",
+            "raise backoff_max or lower backoff_base in config.toml",
+        )
 
 
 def read_file(path: Path) -> dict[str, Any]:
@@ -203,7 +217,7 @@ def read_file(path: Path) -> dict[str, Any]:
     try:
         parsed = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(
+        raise InvalidInput(
             f"invalid TOML in {path}: {error}", "fix the file or move it away"
         ) from error
     _reject_unknown_keys(parsed, path)
@@ -278,13 +292,20 @@ def _reject_unknown_keys(parsed: dict[str, Any], path: Path) -> None:
 
 
 def _check_file_mode(path: Path, raw: dict[str, Any]) -> None:
+    if not path.exists():
+        return
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o022:
+        # Whoever can write the file can point late_base_url at their own server
+        # and receive the key rabb sends there.
+        raise ConfigError(
+            f"{path} can be changed by other users (mode {mode:04o})",
+            f"run 'chmod 600 {path}'",
+        )
     has_secret = any(
         _lookup(raw, setting.name)[0] for setting in SETTINGS if setting.secret
     )
-    if not has_secret:
-        return
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
+    if has_secret and mode & 0o077:
         raise ConfigError(
             f"{path} contains an API key but other users can read it (mode {mode:04o})",
             f"run 'chmod 600 {path}'",
@@ -326,6 +347,7 @@ def _expected(setting: Setting) -> str:
         "email": "use an address such as 'me@example.com'",
         "url": "use an http or https URL",
         "text": "use a non-empty string",
+        "key": "copy the key again from the service's dashboard, as one line",
     }[setting.kind]
 
 
@@ -359,6 +381,8 @@ def _to_duration(setting: Setting, value: Any) -> timedelta:
     span = parse_duration(str(value))
     if span <= timedelta():
         raise ValueError("must be longer than zero")
+    if span > MAX_DURATION:
+        raise ValueError("must be at most 30d")
     return span
 
 
@@ -390,9 +414,21 @@ def _to_url(setting: Setting, value: Any) -> str:
 
 
 def _to_text(setting: Setting, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
+        raise TypeError("not a string")
+    if not value.strip():
         raise ValueError("empty")
     return value.strip()
+
+
+def _to_key(setting: Setting, value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("not a string")
+    key = value.strip()
+    # Keys travel in an HTTP header, which takes printable ASCII only.
+    if not key or not key.isascii() or not key.isprintable() or " " in key:
+        raise ValueError("not a key: keys are one word of printable ASCII")
+    return key
 
 
 _CONVERTERS = {
@@ -404,4 +440,5 @@ _CONVERTERS = {
     "email": _to_email,
     "url": _to_url,
     "text": _to_text,
+    "key": _to_key,
 }

@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from rabb_cli.errors import ConfigError, RabbError
+
 APP_NAME = "rabb"
 HOME_VARIABLE = "RABB_HOME"
 
@@ -41,8 +43,15 @@ class Paths:
 def resolve_paths(environ: dict[str, str] | None = None) -> Paths:
     """Return the paths for `RABB_HOME` when it is set, else the platform defaults."""
     env = os.environ if environ is None else environ
-    home = env.get(HOME_VARIABLE, "").strip()
-    if home:
+    if HOME_VARIABLE in env:
+        home = env[HOME_VARIABLE].strip()
+        if not home:
+            # A script's `RABB_HOME=$UNSET_VARIABLE` must not fall back to the
+            # user's real posts.
+            raise ConfigError(
+                f"{HOME_VARIABLE} is set but empty",
+                "give it a folder, or unset it to use the default folders",
+            )
         root = Path(home).expanduser().absolute()
         return Paths(root / "config.toml", root, root / "state")
 
@@ -57,4 +66,11 @@ def resolve_paths(environ: dict[str, str] | None = None) -> Paths:
 
 def ensure_private_dir(path: Path) -> None:
     """Create `path` and its parents, readable by the owner alone when new."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise RabbError(
+            f"cannot create the folder {path} ({reason})",
+            "check that no file has that name and that you may write there",
+        ) from error

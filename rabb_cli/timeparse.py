@@ -16,14 +16,15 @@ Accepted `--at` forms:
 """
 
 import calendar
+import logging
+import os
 import re
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rabb_cli.errors import InvalidInput
-
-EXAMPLES = "'2026-12-24 18:00', 'tomorrow 9am', 'friday 10:00' or 'in 2h'"
 
 _UNIT_SECONDS = {
     "s": 1,
@@ -87,7 +88,16 @@ _TIME_OF_DAY = re.compile(
     r"^(?:(?P<word>noon|midnight)"
     r"|(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<meridiem>am|pm|a\.m\.|p\.m\.)?)$"
 )
+_POSIX_TZ = re.compile(
+    r"^(?:[A-Za-z]{3,}|<[A-Za-z0-9+-]{3,}>)[+-]?\d{1,2}(?::\d{2}){0,2}"
+)
 _RELATIVE = re.compile(r"^(?:in\s+|\+\s*|now\s*\+\s*)(?P<duration>.+)$")
+
+
+# Instants rabb accepts. Their local dates stay inside Python's date range (years 1
+# to 9999) in every zone, so no later conversion can overflow.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9998, 12, 31, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -109,22 +119,89 @@ def load_zone(name: str) -> ZoneInfo:
         ) from error
 
 
+@dataclass(frozen=True)
+class SystemZone:
+    """The machine's zone as rabb reads it, and what went wrong on the way."""
+
+    zone: tzinfo
+    # Why rabb uses UTC in place of the system zone, if it does.
+    fallback: str | None = None
+    # Other warnings about the system's zone settings.
+    notes: str | None = None
+
+
 def system_zone() -> tzinfo:
-    """Return the machine's zone, honouring `TZ`, or UTC when it cannot be found."""
+    """Return the machine's zone, honouring `TZ`; log a warning when it is UTC by
+    default because the setting could not be read."""
+    detected = detect_system_zone()
+    if detected.fallback:
+        logging.getLogger("rabb").warning(
+            "times are read in UTC because the system zone is unknown (%s);"
+            " set RABB_TIMEZONE or timezone in config.toml",
+            detected.fallback,
+        )
+    return detected.zone
+
+
+def detect_system_zone() -> SystemZone:
+    """Find the machine's zone: `TZ` first, then the system's settings via tzlocal.
+
+    `TZ` may be an IANA name, a path to a zone file (`:/etc/localtime`), or a POSIX
+    rule such as `EST5EDT,M3.2.0,M11.1.0`, which the C library also accepts.
+    tzlocal warns when it finds no zone setting at all ("defaulting to UTC", tzlocal
+    5.3) or when the zone files disagree with the system's UTC offset.
+    """
+    variable = os.environ.get("TZ", "").strip()
+    if variable:
+        return _zone_from_tz_variable(variable)
+
     import tzlocal
 
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            zone = tzlocal.reload_localzone()
+        except (ZoneInfoNotFoundError, ValueError, LookupError, OSError) as failure:
+            return SystemZone(UTC, fallback=" ".join(str(failure).split()))
+    messages = [" ".join(str(item.message).split()) for item in caught]
+    fallback = [message for message in messages if "UTC" in message]
+    notes = [message for message in messages if "UTC" not in message]
+    return SystemZone(
+        zone, fallback="; ".join(fallback) or None, notes="; ".join(notes) or None
+    )
+
+
+def _zone_from_tz_variable(variable: str) -> SystemZone:
+    name = variable.removeprefix(":")
     try:
-        return tzlocal.get_localzone()
-    except (ZoneInfoNotFoundError, ValueError, LookupError, OSError):
-        return UTC
+        if name.startswith("/"):
+            with open(name, "rb") as handle:
+                return SystemZone(ZoneInfo.from_file(handle, key=name))
+        return SystemZone(ZoneInfo(name))
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        pass
+
+    # dateutil's tzstr also accepts a bare word as a zone at UTC, so check the
+    # POSIX form (a name of 3+ letters, then an offset) first.
+    if _POSIX_TZ.match(name):
+        from dateutil import tz
+
+        try:
+            return SystemZone(tz.tzstr(name))
+        except ValueError:
+            pass
+    return SystemZone(UTC, fallback=f"TZ={variable!r} names no known zone")
 
 
 def zone_name(zone: tzinfo) -> str:
-    """Return the IANA name of `zone`, or its abbreviation when it has none."""
+    """Return the IANA name of `zone`, else its `TZ` rule, else its abbreviation."""
     key = getattr(zone, "key", None)
     if isinstance(key, str):
         return key
-    return zone.tzname(None) or "UTC"
+    rule = getattr(zone, "_s", None)  # dateutil's tzstr keeps the rule it parsed.
+    if isinstance(rule, str):
+        return rule
+    return zone.tzname(datetime.now(UTC)) or "UTC"
 
 
 def parse_duration(text: str) -> timedelta:
@@ -142,7 +219,12 @@ def _duration_parts(text: str) -> list[tuple[timedelta, bool]]:
         seconds = _UNIT_SECONDS.get(match.group(2))
         if between.strip() or seconds is None:
             break
-        span = timedelta(seconds=float(match.group(1)) * seconds)
+        try:
+            span = timedelta(seconds=float(match.group(1)) * seconds)
+        except OverflowError:
+            raise InvalidInput(
+                f"duration {text!r} is too long", "use at most a few years"
+            ) from None
         parts.append((span, seconds >= _UNIT_SECONDS["day"]))
         position = match.end()
     if not cleaned or position == 0 or cleaned[position:].strip():
@@ -188,15 +270,21 @@ def parse_when(
     """
     cleaned = " ".join(text.strip().lower().split())
     if not cleaned:
-        raise InvalidInput("missing time", f"give a time such as {EXAMPLES}")
+        raise InvalidInput("missing time", f"give a time such as {examples(now)}")
 
-    resolved = _parse_any(cleaned, text, now.astimezone(UTC), zone)
+    try:
+        resolved = _parse_any(cleaned, text, now.astimezone(UTC), zone)
+        _check_range(resolved.instant, text)
+    except (OverflowError, ValueError) as error:
+        if isinstance(error, InvalidInput):
+            raise
+        raise _range_error(text) from error
     if not allow_past and resolved.instant < now - timedelta(seconds=1):
         ago = format_duration(now - resolved.instant)
         raise InvalidInput(
             f"time {text!r} is in the past ({format_local(resolved.instant, zone)},"
             f" {ago} ago)",
-            f"give a future time such as {EXAMPLES}",
+            f"give a future time such as {examples(now)}",
         )
     return resolved
 
@@ -208,12 +296,40 @@ def parse_day_bound(text: str, *, now: datetime, zone: tzinfo, end: bool) -> dat
     posts at 23:30 on that day. Any `--at` form is accepted too, past or future.
     """
     cleaned = text.strip().lower()
-    if re.fullmatch(_ISO_DATE, cleaned) or cleaned in ("today", "tomorrow"):
+    if not (re.fullmatch(_ISO_DATE, cleaned) or cleaned in ("today", "tomorrow")):
+        instant = parse_when(text, now=now, zone=zone, allow_past=True).instant
+        # An end time is inclusive: `--to 10:00` keeps a post at exactly 10:00.
+        return instant + timedelta(microseconds=1) if end else instant
+
+    try:
         day = _resolve_day(cleaned, text, now.astimezone(zone).date())
         if end:
             day += timedelta(days=1)
-        return _localize(datetime.combine(day, time()), zone, text).instant
-    return parse_when(text, now=now, zone=zone, allow_past=True).instant
+        instant = _localize(datetime.combine(day, time()), zone, text).instant
+    except (OverflowError, ValueError) as error:
+        if isinstance(error, InvalidInput):
+            raise
+        raise _range_error(text) from error
+    _check_range(instant, text)
+    return instant
+
+
+def examples(now: datetime) -> str:
+    """Return accepted `--at` examples, with a date a month after `now`."""
+    sample = now + timedelta(days=30)
+    return f"'{sample:%Y-%m-%d} 18:00', 'tomorrow 9am', 'friday 10:00' or 'in 2h'"
+
+
+def _check_range(instant: datetime, original: str) -> None:
+    if not EARLIEST <= instant <= LATEST:
+        raise _range_error(original)
+
+
+def _range_error(original: str) -> InvalidInput:
+    return InvalidInput(
+        f"time {original!r} is out of range",
+        f"use a time between {EARLIEST.year} and {LATEST.year}",
+    )
 
 
 def _parse_any(
@@ -228,7 +344,7 @@ def _parse_any(
 
     iso = _ISO_DATETIME.match(cleaned)
     if iso:
-        return _parse_iso(iso, original, zone)
+        return _parse_iso(iso, original, zone, now)
 
     clock = _CLOCK_WITH_OFFSET.match(cleaned)
     if clock:
@@ -240,7 +356,7 @@ def _parse_any(
     if at_style is not None:
         return at_style
 
-    return _parse_free_form(cleaned, original, zone)
+    return _parse_free_form(cleaned, original, zone, now)
 
 
 def _add_duration(now: datetime, text: str, zone: tzinfo) -> datetime:
@@ -258,7 +374,9 @@ def _add_duration(now: datetime, text: str, zone: tzinfo) -> datetime:
     return now + exact
 
 
-def _parse_iso(match: re.Match[str], original: str, zone: tzinfo) -> ResolvedTime:
+def _parse_iso(
+    match: re.Match[str], original: str, zone: tzinfo, now: datetime
+) -> ResolvedTime:
     day = _checked_date(
         int(match["year"]), int(match["month"]), int(match["day"]), original
     )
@@ -271,7 +389,7 @@ def _parse_iso(match: re.Match[str], original: str, zone: tzinfo) -> ResolvedTim
     if match["offset"]:
         offset = _parse_offset(match["offset"])
         return ResolvedTime(wall.replace(tzinfo=offset).astimezone(UTC))
-    return _localize(wall, zone, original)
+    return _localize(wall, zone, original, now=now)
 
 
 def _checked_date(year: int, month: int, day: int, original: str) -> date:
@@ -394,11 +512,11 @@ def _resolve_at(
         # A bare time of day is its next occurrence: today, or tomorrow once passed.
         for offset in (0, 1, 2):
             day = local_now.date() + timedelta(days=offset)
-            resolved = _localize(datetime.combine(day, wall), zone, original)
+            resolved = _localize(datetime.combine(day, wall), zone, original, now=now)
             if resolved.instant >= now:
                 return resolved
     day = _resolve_day(day_text, original, local_now.date(), wall, local_now)
-    return _localize(datetime.combine(day, wall), zone, original)
+    return _localize(datetime.combine(day, wall), zone, original, now=now)
 
 
 def _resolve_day(
@@ -428,7 +546,9 @@ def _resolve_day(
     return today + timedelta(days=ahead)
 
 
-def _parse_free_form(cleaned: str, original: str, zone: tzinfo) -> ResolvedTime:
+def _parse_free_form(
+    cleaned: str, original: str, zone: tzinfo, now: datetime
+) -> ResolvedTime:
     """Parse forms such as `23 Aug 2026 9:00` that name the month in words.
 
     Purely numeric dates such as 03/04/2026 are rejected, because they read as
@@ -436,8 +556,15 @@ def _parse_free_form(cleaned: str, original: str, zone: tzinfo) -> ResolvedTime:
     """
     words = set(re.findall(r"[a-z]+", cleaned))
     if not words & _MONTH_NAMES:
+        if re.search(r"\d+[/.]\d+[/.]\d+", cleaned):
+            raise InvalidInput(
+                f"ambiguous date in {original!r}, which reads as different days in"
+                " different countries",
+                f"write the date as YYYY-MM-DD, or name the month, as in"
+                f" {examples(now)}",
+            )
         raise InvalidInput(
-            f"unrecognised time {original!r}", f"use a form such as {EXAMPLES}"
+            f"unrecognised time {original!r}", f"use a form such as {examples(now)}"
         )
 
     from dateutil import parser
@@ -449,7 +576,7 @@ def _parse_free_form(cleaned: str, original: str, zone: tzinfo) -> ResolvedTime:
         check = parser.parse(cleaned, default=second)
     except (ValueError, OverflowError) as error:
         raise InvalidInput(
-            f"unrecognised time {original!r}", f"use a form such as {EXAMPLES}"
+            f"unrecognised time {original!r}", f"use a form such as {examples(now)}"
         ) from error
 
     # Parsing twice with different defaults reveals any part the text left out.
@@ -465,13 +592,22 @@ def _parse_free_form(cleaned: str, original: str, zone: tzinfo) -> ResolvedTime:
         )
     if parsed.tzinfo is not None:
         return ResolvedTime(parsed.astimezone(UTC))
-    return _localize(parsed, zone, original)
+    return _localize(parsed, zone, original, now=now)
 
 
 def _localize(
-    wall: datetime, zone: tzinfo, original: str, *, shift_gaps: bool = False
+    wall: datetime,
+    zone: tzinfo,
+    original: str,
+    *,
+    shift_gaps: bool = False,
+    now: datetime | None = None,
 ) -> ResolvedTime:
-    """Attach `zone` to a wall-clock time, rejecting gaps and flagging repeats."""
+    """Attach `zone` to a wall-clock time, rejecting gaps and flagging repeats.
+
+    A time that occurs twice takes the earlier instant, unless `now` falls between
+    the two: then the earlier one has passed and the later one is still ahead.
+    """
     from dateutil import tz
 
     if not tz.datetime_exists(wall, tz=zone):
@@ -485,18 +621,28 @@ def _localize(
         return ResolvedTime(earlier.astimezone(UTC))
 
     later = wall.replace(tzinfo=zone, fold=1)
-    warning = (
-        f"{original!r} occurs twice in {zone_name(zone)} because clocks go back,"
-        f" so rabb uses the earlier {earlier:%H:%M} {earlier.tzname()}"
-        f" ({format_utc(earlier)}), not {later:%H:%M} {later.tzname()}"
-        f" ({format_utc(later)})"
-    )
+    first = f"{earlier:%H:%M} {earlier.tzname()} ({format_utc(earlier)})"
+    second = f"{later:%H:%M} {later.tzname()} ({format_utc(later)})"
+    intro = f"{original!r} occurs twice in {zone_name(zone)} because clocks go back"
+    if now is not None and earlier < now <= later:
+        warning = (
+            f"{intro}, and the earlier {first} has passed, so rabb uses the later"
+            f" {second}"
+        )
+        return ResolvedTime(later.astimezone(UTC), warning)
+    warning = f"{intro}, so rabb uses the earlier {first}, not the later {second}"
     return ResolvedTime(earlier.astimezone(UTC), warning)
 
 
+def _offset_at(wall: datetime, zone: tzinfo) -> timedelta:
+    return wall.replace(tzinfo=zone).utcoffset() or timedelta()
+
+
 def _gap_error(wall: datetime, zone: tzinfo, original: str) -> InvalidInput:
-    before = wall.replace(tzinfo=zone, fold=0).utcoffset() or timedelta()
-    after = wall.replace(tzinfo=zone, fold=1).utcoffset() or timedelta()
+    # The offsets a few hours either side; reading the gap itself with fold=0 and
+    # fold=1 works for zoneinfo but not for dateutil's POSIX-rule zones.
+    before = _offset_at(wall - timedelta(hours=3), zone)
+    after = _offset_at(wall + timedelta(hours=3), zone)
     jump = abs(after - before)
 
     # The transition lies between the two readings of the wall time; find its minute.

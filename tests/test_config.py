@@ -91,7 +91,7 @@ def test_invalid_file_rejected(home: Path, text: str, fragment: str) -> None:
 
 def test_invalid_toml_reported(home: Path) -> None:
     write_config(home, "timezone = \n")
-    with pytest.raises(ConfigError, match="invalid TOML"):
+    with pytest.raises(InvalidInput, match="invalid TOML"):
         load_config(resolve_paths(), environ={})
 
 
@@ -135,3 +135,65 @@ def test_bad_config_is_one_line_error(cli: Cli, home: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith("rabb: error: invalid value -1 for")
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_writable_config_rejected(home: Path) -> None:
+    path = write_config(home, 'timezone = "UTC"\n', mode=0o666)
+    with pytest.raises(ConfigError) as raised:
+        load_config(resolve_paths(), environ={})
+    message = str(raised.value)
+    assert "can be changed by other users (mode 0666)" in message
+    assert f"chmod 600 {path}" in message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "late_api_key = 12345\n",
+        'late_api_key = "sk_ünicode_value_123"\n',
+        'late_api_key = "sk two words"\n',
+    ],
+)
+def test_malformed_key_rejected(home: Path, text: str) -> None:
+    write_config(home, text)
+    with pytest.raises(InvalidInput) as raised:
+        load_config(resolve_paths(), environ={})
+    assert "late_api_key" in str(raised.value)
+    assert "ünicode" not in str(raised.value)
+
+
+def test_malformed_key_in_environment(home: Path) -> None:
+    with pytest.raises(InvalidInput, match="LATE_API_KEY"):
+        load_config(resolve_paths(), environ={"LATE_API_KEY": "sk_new\nline"})
+
+
+def test_backoff_max_below_base_rejected(home: Path) -> None:
+    write_config(home, '[publish]\nbackoff_base = "1h"\nbackoff_max = "1s"\n')
+    with pytest.raises(InvalidInput, match="backoff_max is shorter"):
+        load_config(resolve_paths(), environ={})
+
+
+def test_huge_duration_rejected(home: Path) -> None:
+    write_config(home, '[publish]\ntimeout = "99999999999d"\n')
+    with pytest.raises(InvalidInput, match="timeout"):
+        load_config(resolve_paths(), environ={})
+
+
+def test_empty_rabb_home_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RABB_HOME", "  ")
+    with pytest.raises(ConfigError, match="RABB_HOME is set but empty"):
+        resolve_paths()
+
+
+def test_home_that_is_a_file(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "plain-file"
+    blocker.write_text("")
+    monkeypatch.setenv("RABB_HOME", str(blocker))
+    result = cli("compose", "hi", "-p", "threads")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"rabb: error: cannot create the folder {blocker} (File exists). Check that"
+        " no file has that name and that you may write there.\n"
+    )

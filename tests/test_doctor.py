@@ -21,8 +21,8 @@ import pytest
 import respx
 
 from rabb_cli import doctor
-from rabb_cli.doctor.base import detect_system_zone
 from rabb_cli.publish.due import format_time
+from rabb_cli.timeparse import detect_system_zone
 from rabb_cli.timer import CRON_MARKER
 from tests.conftest import Cli, Result, subprocess_env
 from tests.helpers import query, run_rabb, write_config

@@ -244,7 +244,7 @@ def not_a_database(home: Path) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("setup", "code", "message"),
     [
-        (break_toml, 1, "invalid TOML in"),
+        (break_toml, 2, "invalid TOML in"),
         (open_key_file, 1, "contains an API key but other users can read it"),
         (no_key, 1, "no Late API key is set"),
         (newer_schema, 1, "has schema version 99, newer than"),

@@ -1,12 +1,14 @@
 """Parsing of `--at` values, durations and date bounds, with fixed clocks and zones."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from rabb_cli.errors import InvalidInput
 from rabb_cli.timeparse import (
+    detect_system_zone,
     format_duration,
     parse_day_bound,
     parse_duration,
@@ -140,7 +142,11 @@ def test_relative_hours_are_exact() -> None:
         ("friday", "has a day but no time of day"),
         ("23 Aug 2026", "has a date but no time of day"),
         ("Aug 23 9:00", "does not give a full date"),
-        ("03/04/2026 10:00", "unrecognised time"),
+        ("03/04/2026 10:00", "ambiguous date"),
+        ("04.03.2026 10:00", "ambiguous date"),
+        ("9999-12-31 18:59", "out of range"),
+        ("in 3000000 days", "out of range"),
+        ("in 999999999999999999999s", "too long"),
         ("soon", "unrecognised time"),
         ("", "missing time"),
         ("in 5 parsecs", "invalid duration"),
@@ -204,3 +210,81 @@ def test_day_bound_covers_whole_day() -> None:
 def test_day_bound_accepts_past_time() -> None:
     bound = parse_day_bound("2020-01-01 10:00", now=NOW, zone=UTC, end=False)
     assert bound == utc(2020, 1, 1, 10, 0)
+
+
+def test_rejection_example_is_future() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_when("soon", now=NOW, zone=BERLIN)
+    assert "'2026-08-31 18:00'" in str(raised.value)
+
+
+def test_repeated_hour_uses_later_when_earlier_passed() -> None:
+    # 01:40 EST, the second pass through 01:xx on 2027-11-07.
+    now = utc(2027, 11, 7, 6, 40)
+    resolved = parse_when("01:50", now=now, zone=NEW_YORK)
+    assert resolved.instant == utc(2027, 11, 7, 6, 50)
+    assert resolved.warning is not None
+    assert "the earlier 01:50 EDT (2027-11-07T05:50:00Z) has passed" in resolved.warning
+
+
+def test_repeated_hour_today_still_ahead() -> None:
+    now = utc(2027, 11, 7, 6, 40)
+    resolved = parse_when("today 01:45", now=now, zone=NEW_YORK)
+    assert resolved.instant == utc(2027, 11, 7, 6, 45)
+
+
+def test_repeated_hour_both_passed() -> None:
+    now = utc(2027, 11, 7, 6, 40)
+    with pytest.raises(InvalidInput, match="in the past"):
+        parse_when("2027-11-07 01:30", now=now, zone=NEW_YORK)
+
+
+def test_day_bound_out_of_range() -> None:
+    with pytest.raises(InvalidInput, match="out of range"):
+        parse_day_bound("9999-12-31", now=NOW, zone=NEW_YORK, end=True)
+
+
+def test_end_time_bound_inclusive() -> None:
+    bound = parse_day_bound("2026-08-23 10:00", now=NOW, zone=UTC, end=True)
+    assert bound > utc(2026, 8, 23, 10, 0)
+    assert bound < utc(2026, 8, 23, 10, 0, 0, 1000)
+
+
+@pytest.mark.parametrize(
+    ("variable", "expected"),
+    [
+        ("EST5", utc(2027, 6, 1, 14, 0)),
+        ("CET-1CEST,M3.5.0,M10.5.0/3", utc(2027, 6, 1, 7, 0)),
+        ("America/New_York", utc(2027, 6, 1, 13, 0)),
+        (":/usr/share/zoneinfo/Asia/Tokyo", utc(2027, 6, 1, 0, 0)),
+    ],
+)
+def test_system_zone_from_tz(
+    variable: str, expected: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if variable.startswith(":/") and not Path(variable[1:]).exists():
+        pytest.skip("the system has no zone files")
+    monkeypatch.setenv("TZ", variable)
+    detected = detect_system_zone()
+    instant = parse_when("2027-06-01 09:00", now=NOW, zone=detected.zone).instant
+    assert detected.fallback is None
+    assert instant == expected
+
+
+def test_unknown_tz_falls_back_with_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Not/AZone")
+    detected = detect_system_zone()
+    assert detected.zone is UTC
+    assert detected.fallback == "TZ='Not/AZone' names no known zone"
+
+
+def test_posix_zone_gap_named() -> None:
+    zone = detect_system_zone_for("CET-1CEST,M3.5.0,M10.5.0/3")
+    with pytest.raises(InvalidInput, match="from 02:00 to 03:00 on 2027-03-28"):
+        parse_when("2027-03-28 02:30", now=NOW, zone=zone)
+
+
+def detect_system_zone_for(variable: str) -> tzinfo:
+    from rabb_cli.timeparse import _zone_from_tz_variable
+
+    return _zone_from_tz_variable(variable).zone

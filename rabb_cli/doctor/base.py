@@ -6,16 +6,14 @@ NO_CONFIG, because the config check already reports why.
 """
 
 import sqlite3
-import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfoNotFoundError
 
 from rabb_cli.errors import RabbError
 from rabb_cli.paths import Paths
@@ -108,7 +106,7 @@ class Setup:
     @cached_property
     def zone(self) -> tzinfo:
         """The zone for times in messages; UTC when the settings cannot be read."""
-        from rabb_cli.timeparse import load_zone
+        from rabb_cli.timeparse import detect_system_zone, load_zone
 
         name = self.config.get("timezone") if self.config else None
         return load_zone(name) if name else detect_system_zone().zone
@@ -173,37 +171,3 @@ def duration(span: timedelta) -> str:
     from rabb_cli.timeparse import format_duration
 
     return format_duration(max(span, timedelta()))
-
-
-@dataclass(frozen=True)
-class SystemZone:
-    """The system zone as rabb finds it, and what went wrong on the way."""
-
-    zone: tzinfo
-    # Why rabb uses UTC in place of the system zone, if it does.
-    fallback: str | None = None
-    # Other warnings about the system's zone settings.
-    notes: str | None = None
-
-
-def detect_system_zone() -> SystemZone:
-    """Find the system zone as `rabb_cli.timeparse.system_zone` does, with tzlocal.
-
-    tzlocal raises for a `TZ` that names no zone, and warns when it finds no zone
-    setting at all ("defaulting to UTC", tzlocal 5.3) or when the zone files
-    disagree with the system's UTC offset.
-    """
-    import tzlocal
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            zone = tzlocal.reload_localzone()
-        except (ZoneInfoNotFoundError, ValueError, LookupError, OSError) as failure:
-            return SystemZone(UTC, fallback=" ".join(str(failure).split()))
-    messages = [" ".join(str(item.message).split()) for item in caught]
-    fallback = [message for message in messages if "UTC" in message]
-    notes = [message for message in messages if "UTC" not in message]
-    return SystemZone(
-        zone, fallback="; ".join(fallback) or None, notes="; ".join(notes) or None
-    )

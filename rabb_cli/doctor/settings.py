@@ -7,7 +7,6 @@ from rabb_cli.doctor.base import (
     NO_CONFIG,
     Finding,
     Setup,
-    detect_system_zone,
     error,
     ok,
     secret_names,
@@ -15,6 +14,7 @@ from rabb_cli.doctor.base import (
 )
 from rabb_cli.errors import RabbError
 from rabb_cli.redact import mask
+from rabb_cli.timeparse import detect_system_zone
 
 if TYPE_CHECKING:
     from rabb_cli.config import Config
