@@ -8,6 +8,7 @@ from rabb_cli import __version__
 from rabb_cli.commands import accounts, compose, config, posts, run_due
 from rabb_cli.commands import timer as timer_commands
 from rabb_cli.commands.calendar import show_calendar
+from rabb_cli.commands.retry import retry
 
 app = typer.Typer(
     name="rabb",
@@ -73,3 +74,4 @@ app.command("accounts")(accounts.accounts)
 app.add_typer(config.app, name="config")
 app.command("calendar")(show_calendar)
 app.add_typer(timer_commands.app, name="timer")
+app.command("retry")(retry)

@@ -102,6 +102,7 @@ def post_to_json(post: "Post") -> dict[str, Any]:
         "late_post_id": post.late_post_id,
         "failure_reason": post.failure_reason,
         "attempts": post.attempts,
+        "failures": post.failures,
         "next_attempt_at": iso(post.next_attempt_at),
         "last_error": post.last_error,
         "late_status": post.late_status,
@@ -200,6 +201,8 @@ def _detail_rows(post: "Post", zone: tzinfo) -> list[tuple[str, str]]:
         )
     if post.attempts:
         rows.append(("Attempts", str(post.attempts)))
+    if post.failures:
+        rows.append(("Failures", str(post.failures)))
     if post.next_attempt_at:
         # A PUBLISHING post that no run has claimed waits for a check on Late.
         waiting = post.post_status is PostStatus.PUBLISHING and not post.claimed_by

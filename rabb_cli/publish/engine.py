@@ -69,6 +69,8 @@ class Publisher(Protocol):
 
     def get_post(self, late_post_id: str) -> Outcome: ...
 
+    def retry_post(self, late_post_id: str) -> Outcome: ...
+
     def list_accounts(self) -> list[RemoteAccount]: ...
 
     def close(self) -> None: ...
@@ -159,9 +161,7 @@ class Engine:
             cache = accounts.cached_accounts(session)
             posts = [session.get(Post, post_id) for post_id in due]
             needed = any(
-                _unresolved(post, cache)
-                for post in posts
-                if post and not post.late_post_id
+                _unresolved(post, cache) for post in posts if post and _creates(post)
             )
         if not needed:
             return
@@ -220,6 +220,16 @@ class Engine:
                 "post %d: checking Late post %s", claim.post_id, claim.late_post_id
             )
             return self.publisher.get_post(claim.late_post_id)
+        if claim.late_retry:
+            assert claim.late_post_id is not None
+            logger.info(
+                "post %d: attempt %d of %d: asking Late to retry its post %s",
+                claim.post_id,
+                claim.attempt,
+                self.settings.max_attempts,
+                claim.late_post_id,
+            )
+            return self.publisher.retry_post(claim.late_post_id)
         assert claim.request is not None
         logger.info(
             "post %d: attempt %d of %d",
@@ -289,7 +299,11 @@ class Engine:
         spends = sends and (preflight is None or preflight.kind is OutcomeKind.RETRY)
         attempt = post.attempts + 1 if spends else post.attempts
         request = None
-        if sends and preflight is None:
+        late_retry = sends and preflight is None and post.retries_on_late
+        if sends and preflight is None and not late_retry:
+            # A retry after a settled failure has a key of its own (see
+            # Post.idempotency_key), unless an attempt's outcome is unknown: then
+            # the same key lets Late return the post it may already have.
             key = post.attempt_key or post.idempotency_key
             body = create_post_body(
                 post, placeholder_accounts=not self.publisher.needs_account_ids
@@ -304,6 +318,7 @@ class Engine:
             request=request,
             late_post_id=post.late_post_id,
             preflight=preflight,
+            late_retry=late_retry,
         )
 
     def _preflight(
@@ -329,6 +344,8 @@ class Engine:
                 reason=f"gave up after {post.attempts} attempts: the last one was"
                 f" stopped before Late answered, so {UNKNOWN_OUTCOME_NOTE}",
             )
+        if post.retries_on_late:
+            return None  # Late's own post already names the accounts.
         return self._resolve_accounts(session, post)
 
     def _resolve_accounts(self, session: Session, post: Post) -> Outcome | None:
@@ -370,6 +387,8 @@ class Engine:
                 )
                 return None
             result = self.recorder.apply(post, claim, outcome, self.clock())
+            if result.ended_failed:
+                post.failures += 1
             session.add(post)
         if outcome.kind is OutcomeKind.UNAUTHORIZED:
             return None
@@ -454,6 +473,14 @@ def _check_interval(kind: DueKind, previous: PostState) -> timedelta | None:
         return None
     # The record of the last check set updated_at and planned next_attempt_at.
     return previous.next_attempt_at - previous.updated_at
+
+
+def _creates(post: Post) -> bool:
+    """Return whether a due post's next request creates a post (needs account ids)."""
+    if post.post_status is PostStatus.PUBLISHING:
+        # Left by a stopped run: sent again, or checked when Late named a post.
+        return post.late_post_id is None
+    return not post.retries_on_late
 
 
 def _unresolved(post: Post, cache: list[Any]) -> bool:

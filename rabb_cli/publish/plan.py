@@ -11,6 +11,7 @@ from rabb_cli.models import Account, Post
 from rabb_cli.publish.engine import classify_due, select_due
 from rabb_cli.publish.report import DueKind, PlannedPost, RunReport
 from rabb_cli.publish.settings import LATE, PublishSettings
+from rabb_cli.status import TargetStatus
 from rabb_cli.store import Store
 from rabb_cli.textrules import TargetSpec
 from rabb_cli.timeparse import format_duration
@@ -52,15 +53,23 @@ def describe(
             f"would fail: due {format_duration(lateness)} ago, more than"
             f" max_lateness ({format_duration(settings.max_lateness)})"
         )
-    targets = ", ".join(target.selector for target in post.targets)
+    unpublished = [t for t in post.targets if t.status != TargetStatus.PUBLISHED.value]
+    targets = ", ".join(target.selector for target in unpublished)
     attempt = f"attempt {post.attempts + 1} of {settings.max_attempts}"
     if kind is DueKind.RESEND:
         return (
             f"would send again to {targets} with the same idempotency key"
             f" ({attempt}; left publishing by a stopped run)"
         )
+    if post.retries_on_late:
+        return (
+            f"would ask Late to retry its post {post.late_post_id} on the platforms"
+            f" that failed ({attempt})"
+        )
     problem = _account_problem(post, settings, cache)
-    return problem or f"would publish to {targets} ({attempt})"
+    published = len(post.targets) - len(unpublished)
+    kept = f"; {published} already published" if published else ""
+    return problem or f"would publish to {targets} ({attempt}{kept})"
 
 
 def _account_problem(
