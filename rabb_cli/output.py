@@ -153,8 +153,16 @@ def render_post_list(posts: list["Post"], zone: tzinfo) -> None:
     console.print(table)
 
 
-def render_post_detail(post: "Post", zone: tzinfo, next_steps: list[str]) -> None:
-    """Print one post in full: fields, text, per-platform results and next steps."""
+def render_post_detail(
+    post: "Post",
+    zone: tzinfo,
+    next_steps: list[str],
+    extra_rows: list[tuple[str, str]] | None = None,
+) -> None:
+    """Print one post in full: fields, text, per-platform results and next steps.
+
+    `extra_rows` (label, value) follow the post's own fields, such as its alert.
+    """
     from rich.table import Table
     from rich.text import Text
 
@@ -166,7 +174,7 @@ def render_post_detail(post: "Post", zone: tzinfo, next_steps: list[str]) -> Non
     fields = Table.grid(padding=(0, 2))
     fields.add_column(style="bold", no_wrap=True)
     fields.add_column()
-    for label, value in _detail_rows(post, zone):
+    for label, value in [*_detail_rows(post, zone), *(extra_rows or [])]:
         fields.add_row(label, Text(value))
     console.print(fields)
 

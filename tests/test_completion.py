@@ -256,3 +256,8 @@ def test_retry_offers_failed_posts(posts: None, home: Path) -> None:
     assert sorted(second.stdout.split(), key=int) == ["2", "11"]
     described = complete(shell="zsh", words="rabb retry ")
     assert '"11":"PARTIAL Draft 11"' in described.stdout
+
+
+def test_notify_offers_test(home: Path) -> None:
+    result = complete(shell="bash", words="rabb notify ")
+    assert result.stdout.split() == ["test"]

@@ -29,6 +29,7 @@ from rabb_cli import accounts
 from rabb_cli.errors import InvalidInput, RabbError
 from rabb_cli.models import Post, Run, utc_now
 from rabb_cli.paths import Paths
+from rabb_cli.publish.alerts import record_failure, send_alerts
 from rabb_cli.publish.due import DUE_CONDITION, due_parameters
 from rabb_cli.publish.late import (
     LateClient,
@@ -51,7 +52,13 @@ from rabb_cli.publish.report import (
     PostOutcome,
     RunReport,
 )
-from rabb_cli.publish.settings import LATE, OUTBOX, PublishSettings, require_api_key
+from rabb_cli.publish.settings import (
+    LATE,
+    OUTBOX,
+    AlertSettings,
+    PublishSettings,
+    require_api_key,
+)
 from rabb_cli.status import PostStatus
 from rabb_cli.store import Store
 from rabb_cli.textrules import TargetSpec
@@ -112,6 +119,7 @@ class Engine:
         *,
         clock: Callable[[], datetime] = utc_now,
         rng: random.Random | None = None,
+        alerts_requested: bool = False,
     ) -> None:
         self.store = store
         self.publisher = publisher
@@ -119,6 +127,9 @@ class Engine:
         self.clock = clock
         # Jitter needs no cryptographic randomness.
         self.recorder = OutcomeRecorder(settings, rng or random.Random())  # noqa: S311
+        # Whether a post that ends FAILED or PARTIAL is owed a failure alert.
+        self.alerts_requested = alerts_requested
+        self.run_id: int | None = None
         self.token = ""
         self._stop = threading.Event()
         self._accounts_error: str | None = None
@@ -130,7 +141,7 @@ class Engine:
         the run and is returned in `report.error`. Any other exception is raised.
         """
         report = RunReport(None, self.clock(), self.settings.publisher)
-        report.run_id = self._start_run(report.started_at)
+        report.run_id = self.run_id = self._start_run(report.started_at)
         self.token = f"run-{report.run_id}"
         logger.info("run %d started (publisher %s)", report.run_id, report.publisher)
         try:
@@ -386,9 +397,14 @@ class Engine:
                     claim.post_id,
                 )
                 return None
-            result = self.recorder.apply(post, claim, outcome, self.clock())
+            now = self.clock()
+            result = self.recorder.apply(post, claim, outcome, now)
             if result.ended_failed:
-                post.failures += 1
+                # In the same transaction, so a run that stops right after it
+                # still leaves the alert for the next run to send.
+                record_failure(
+                    session, post, self.run_id, now, alert=self.alerts_requested
+                )
             session.add(post)
         if outcome.kind is OutcomeKind.UNAUTHORIZED:
             return None
@@ -543,11 +559,13 @@ def run_due(
     settings: PublishSettings,
     paths: Paths,
     clock: Callable[[], datetime] = utc_now,
+    alerts: AlertSettings | None = None,
 ) -> RunReport:
-    """Publish every due post once, record the run, and return its report.
+    """Publish every due post once, record the run, send alerts, return the report.
 
     A run-level error, such as a 401 from Late, is in `report.error`, after the
-    outcomes of the posts handled before it.
+    outcomes of the posts handled before it. Failure alerts never change a post
+    or the report's outcomes; what they did is in `report.alerts`.
     """
     if settings.publisher == LATE and settings.lease <= settings.timeout:
         logger.warning(
@@ -557,10 +575,14 @@ def run_due(
             format_duration(settings.timeout),
         )
     publisher = make_publisher(settings, paths)
+    requested = alerts is not None and alerts.requested
     try:
-        report = Engine(store, publisher, settings, clock=clock).run()
+        engine = Engine(
+            store, publisher, settings, clock=clock, alerts_requested=requested
+        )
+        report = engine.run()
     finally:
         publisher.close()
-    # report.failed_posts() lists the posts that ended FAILED or PARTIAL in this
-    # run, after the run is recorded. Failure alerts hook in here.
+    if alerts is not None:
+        report.alerts = send_alerts(store, alerts, report, settings.lease, clock)
     return report

@@ -1,6 +1,7 @@
 """`rabb run-due --dry-run`: what a run would do now, without changing anything.
 
-The plan claims nothing, sends nothing, records no run and does not fetch accounts.
+The plan claims nothing, sends nothing (no post and no alert), records no run and
+does not fetch accounts.
 """
 
 from datetime import datetime
@@ -8,6 +9,7 @@ from datetime import datetime
 from rabb_cli import accounts
 from rabb_cli.errors import InvalidInput
 from rabb_cli.models import Account, Post
+from rabb_cli.publish.alerts import count_due
 from rabb_cli.publish.engine import classify_due, select_due
 from rabb_cli.publish.report import DueKind, PlannedPost, RunReport
 from rabb_cli.publish.settings import LATE, PublishSettings
@@ -33,6 +35,7 @@ def plan_run(store: Store, settings: PublishSettings, now: datetime) -> RunRepor
             report.planned.append(
                 PlannedPost(post_id, kind, description, post.scheduled_for)
             )
+    report.alerts_due = count_due(store, now, settings.lease)
     report.finished_at = now
     return report
 
