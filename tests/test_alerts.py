@@ -610,6 +610,7 @@ def test_alerts_off_one_line_on_failure(cli: Cli, late: respx.MockRouter) -> Non
     assert len(router.calls) == 0
     assert result.exit_code == 3
     assert result.stdout.startswith(f"post {post_id}: FAILED")
+    assert "alert" not in result.stdout
     lines = [line for line in result.stderr.splitlines() if "alerts" in line]
     assert len(lines) == 1
     assert lines[0].endswith(
@@ -683,9 +684,11 @@ def test_resend_key_never_leaks(
     schedule(cli, "Leaky", "twitter")
     reject_texts(late, "Leaky")
     echo = f"key {RESEND_KEY} is not allowed; Authorization: Bearer {RESEND_KEY}"
-    route_emails(mailer, rejected(500, "application_error", echo))
+    route = route_emails(mailer, rejected(500, "application_error", echo))
     with time_machine.travel(NOW, tick=False):
         result = cli("--debug", "run-due", "-v", "--json")
+    [email] = sent_emails(route)
+    assert RESEND_KEY not in json.dumps(email)
     assert RESEND_KEY not in result.stdout + result.stderr
     assert "***" in result.stderr
     for path in home.rglob("*"):
