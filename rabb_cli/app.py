@@ -9,6 +9,8 @@ from rabb_cli.commands import accounts, compose, config, posts, run_due
 from rabb_cli.commands import timer as timer_commands
 from rabb_cli.commands.calendar import show_calendar
 from rabb_cli.commands.doctor import doctor
+from rabb_cli.commands.notify import notify
+from rabb_cli.commands.retry import retry
 
 app = typer.Typer(
     name="rabb",
@@ -75,3 +77,5 @@ app.add_typer(config.app, name="config")
 app.command("calendar")(show_calendar)
 app.add_typer(timer_commands.app, name="timer")
 app.command("doctor")(doctor)
+app.command("retry")(retry)
+app.command("notify")(notify)

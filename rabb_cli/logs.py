@@ -48,9 +48,9 @@ def setup_logging(*, debug: bool = False, verbose: bool = False) -> None:
     handler.addFilter(RedactingFilter())
     logger.addHandler(handler)
 
-    if debug:
-        # httpx logs each request line at INFO; route it through the same handler.
-        http_logger = logging.getLogger("httpx")
-        http_logger.setLevel(logging.INFO)
-        http_logger.propagate = False
-        http_logger.handlers = [handler]
+    # httpx logs each request line at INFO; with --debug, route it through the same
+    # handler. Without it, undo an earlier call's routing, whose stream may be gone.
+    http_logger = logging.getLogger("httpx")
+    http_logger.setLevel(logging.INFO if debug else logging.NOTSET)
+    http_logger.propagate = not debug
+    http_logger.handlers = [handler] if debug else []

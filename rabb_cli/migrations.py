@@ -109,4 +109,57 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        "0003_add_alerts_and_retry",
+        (
+            # How many times the post ended FAILED or PARTIAL. Each failure gets one
+            # alert, and a retry after failure N gets an idempotency key of its own.
+            "ALTER TABLE post ADD COLUMN failures INTEGER NOT NULL DEFAULT 0",
+            # The revision of the content that the Late post `late_post_id` carries,
+            # so a retry can tell whether Late's copy is still the current text.
+            "ALTER TABLE post ADD COLUMN late_revision INTEGER",
+            # Edits bump the revision and are recorded nowhere else, so Late's copy
+            # of an existing post is taken to be the current revision.
+            "UPDATE post SET late_revision = revision WHERE late_post_id IS NOT NULL",
+            # Late's errorCategory of a failed target, such as auth_expired.
+            "ALTER TABLE target ADD COLUMN error_category VARCHAR",
+            """
+            CREATE TABLE alert_email (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                idempotency_key VARCHAR NOT NULL UNIQUE,
+                status VARCHAR NOT NULL,
+                digest BOOLEAN NOT NULL DEFAULT 0,
+                recipient VARCHAR NOT NULL,
+                sender VARCHAR NOT NULL,
+                subject VARCHAR NOT NULL,
+                html VARCHAR NOT NULL,
+                text VARCHAR NOT NULL,
+                resend_id VARCHAR,
+                last_error VARCHAR,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                created_at VARCHAR(27) NOT NULL,
+                next_attempt_at VARCHAR(27),
+                sent_at VARCHAR(27),
+                claimed_by VARCHAR,
+                claimed_at VARCHAR(27)
+            )
+            """,
+            # Serves the due query's search for emails to send again.
+            "CREATE INDEX ix_alert_email_status_next"
+            " ON alert_email (status, next_attempt_at)",
+            """
+            CREATE TABLE alert (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                post_id INTEGER NOT NULL REFERENCES post (id) ON DELETE CASCADE,
+                failure INTEGER NOT NULL,
+                run_id INTEGER,
+                created_at VARCHAR(27) NOT NULL,
+                alert_email_id INTEGER REFERENCES alert_email (id),
+                UNIQUE (post_id, failure)
+            )
+            """,
+            # Serves the due query's search for alerts no email carries yet.
+            "CREATE INDEX ix_alert_unsent ON alert (alert_email_id, created_at)",
+        ),
+    ),
 )

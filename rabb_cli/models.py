@@ -7,13 +7,15 @@ classes map onto it, and a test checks that both agree column by column.
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, String, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Relationship, SQLModel
 
 from rabb_cli.status import PostStatus, TargetStatus
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+# Late statuses of a post that Late's retry endpoint publishes again.
+LATE_RETRYABLE_STATUSES = ("failed", "partial")
 
 
 def utc_now() -> datetime:
@@ -80,6 +82,10 @@ class Post(SQLModel, table=True):
     # Late's status of the post while Late keeps publishing it on its side.
     late_status: str | None = None
     last_error: str | None = None
+    # How many times the post ended FAILED or PARTIAL. Each failure gets one alert.
+    failures: int = 0
+    # The revision of the content that the Late post `late_post_id` carries.
+    late_revision: int | None = None
 
     targets: list["Target"] = Relationship(
         back_populates="post",
@@ -96,7 +102,29 @@ class Post(SQLModel, table=True):
 
     @property
     def idempotency_key(self) -> str:
-        return f"rabb-{self.uid}-r{self.revision}"
+        """Return the key of a new attempt at the current content.
+
+        After failure N, `rabb retry` sends with a key that ends in `-fN`. The key
+        is new for that retry, because Late returns the post it created for a key
+        it has seen within 24 hours, and the same for every attempt of that retry.
+        """
+        key = f"rabb-{self.uid}-r{self.revision}"
+        return f"{key}-f{self.failures}" if self.failures else key
+
+    @property
+    def retries_on_late(self) -> bool:
+        """Return whether the next attempt requests a retry of Late's own post.
+
+        That is the case when Late has the current content as a post that failed
+        on some or all platforms. POST /v1/posts/{id}/retry then publishes only the
+        failed platforms of that post, so nothing Late published is sent twice.
+        """
+        return (
+            self.late_post_id is not None
+            and self.late_status in LATE_RETRYABLE_STATUSES
+            and self.late_revision == self.revision
+            and self.attempt_key is None
+        )
 
 
 class Target(SQLModel, table=True):
@@ -119,6 +147,8 @@ class Target(SQLModel, table=True):
     error: str | None = None
     platform_post_id: str | None = None
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Late's errorCategory of a failure on this platform, such as auth_expired.
+    error_category: str | None = None
 
     post: Post | None = Relationship(back_populates="targets")
 
@@ -169,3 +199,49 @@ class Account(SQLModel, table=True):
         if not self.username:
             return self.id
         return "@" + self.username.lstrip("@")
+
+
+class AlertEmail(SQLModel, table=True):
+    """One failure alert email: for one failure, or a digest of several."""
+
+    __tablename__ = "alert_email"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Sent as Idempotency-Key on every attempt, so Resend sends the email once.
+    idempotency_key: str = Field(unique=True)
+    # pending (to send, or to send again), sent or failed.
+    status: str
+    digest: bool = False
+    # The message as built when the failure was recorded. Every attempt sends
+    # exactly this, because Resend rejects a known key with a different payload.
+    recipient: str
+    sender: str
+    subject: str
+    html: str
+    text: str
+    # The id Resend gave the email.
+    resend_id: str | None = None
+    last_error: str | None = None
+    attempts: int = 0
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = None
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Alert(SQLModel, table=True):
+    """The alert owed for one failure of a post, and the email that carries it."""
+
+    __tablename__ = "alert"
+    __table_args__ = (UniqueConstraint("post_id", "failure"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", ondelete="CASCADE")
+    # The post's failure count after that failure: 1 for the first one.
+    failure: int
+    # The run that recorded the failure.
+    run_id: int | None = None
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime)
+    # None until a run puts the alert into an email.
+    alert_email_id: int | None = Field(default=None, foreign_key="alert_email.id")

@@ -102,6 +102,7 @@ def post_to_json(post: "Post") -> dict[str, Any]:
         "late_post_id": post.late_post_id,
         "failure_reason": post.failure_reason,
         "attempts": post.attempts,
+        "failures": post.failures,
         "next_attempt_at": iso(post.next_attempt_at),
         "last_error": post.last_error,
         "late_status": post.late_status,
@@ -152,8 +153,16 @@ def render_post_list(posts: list["Post"], zone: tzinfo) -> None:
     console.print(table)
 
 
-def render_post_detail(post: "Post", zone: tzinfo, next_steps: list[str]) -> None:
-    """Print one post in full: fields, text, per-platform results and next steps."""
+def render_post_detail(
+    post: "Post",
+    zone: tzinfo,
+    next_steps: list[str],
+    extra_rows: list[tuple[str, str]] | None = None,
+) -> None:
+    """Print one post in full: fields, text, per-platform results and next steps.
+
+    `extra_rows` (label, value) follow the post's own fields, such as its alert.
+    """
     from rich.table import Table
     from rich.text import Text
 
@@ -165,7 +174,7 @@ def render_post_detail(post: "Post", zone: tzinfo, next_steps: list[str]) -> Non
     fields = Table.grid(padding=(0, 2))
     fields.add_column(style="bold", no_wrap=True)
     fields.add_column()
-    for label, value in _detail_rows(post, zone):
+    for label, value in [*_detail_rows(post, zone), *(extra_rows or [])]:
         fields.add_row(label, Text(value))
     console.print(fields)
 
@@ -200,6 +209,8 @@ def _detail_rows(post: "Post", zone: tzinfo) -> list[tuple[str, str]]:
         )
     if post.attempts:
         rows.append(("Attempts", str(post.attempts)))
+    if post.failures:
+        rows.append(("Failures", str(post.failures)))
     if post.next_attempt_at:
         # A PUBLISHING post that no run has claimed waits for a check on Late.
         waiting = post.post_status is PostStatus.PUBLISHING and not post.claimed_by

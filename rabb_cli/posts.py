@@ -13,7 +13,7 @@ from datetime import datetime
 from rabb_cli import accounts
 from rabb_cli.errors import InvalidInput
 from rabb_cli.models import Post, Target, utc_now
-from rabb_cli.status import PostStatus
+from rabb_cli.status import PostStatus, TargetStatus
 from rabb_cli.store import Store
 from rabb_cli.textrules import (
     PLATFORMS,
@@ -205,6 +205,134 @@ def delete_post(store: Store, post_id: int) -> Post:
             )
         session.delete(post)
     return post
+
+
+@dataclass(frozen=True)
+class RetryPlan:
+    """The change `rabb retry` makes, or would make, to one post."""
+
+    post_id: int
+    previous_status: PostStatus
+    scheduled_for: datetime
+    # Targets sent again, and targets already published that are never sent again.
+    retried: list[str]
+    published: list[str]
+    # Set when Late retries its own post (the platforms that failed on it).
+    late_post_id: str | None
+    # Set when rabb creates the post anew: the idempotency key it sends.
+    idempotency_key: str | None
+    # True when an earlier attempt got no response, so Late may have the post.
+    outcome_unknown: bool
+
+
+def retry_posts(
+    store: Store,
+    post_ids: Sequence[int] | None,
+    when: datetime,
+    *,
+    dry_run: bool = False,
+) -> list[RetryPlan]:
+    """Schedule FAILED and PARTIAL posts again at `when` (None: every such post).
+
+    Every post is checked before any changes, so one that cannot be retried leaves
+    all of them as they were. A dry run changes nothing.
+    """
+    session_scope = store.read() if dry_run else store.write()
+    with session_scope as session:
+        if post_ids is None:
+            posts = store.list_posts(
+                session, statuses=(PostStatus.FAILED, PostStatus.PARTIAL)
+            )
+        else:
+            unique = dict.fromkeys(post_ids)
+            posts = [store.get_post(session, post_id) for post_id in unique]
+        for post in posts:
+            require_retryable(post)
+        plans = [_retry_plan(post, when) for post in posts]
+        if not dry_run:
+            now = utc_now()
+            for post in posts:
+                _schedule_retry(post, when, now)
+            session.add_all(posts)
+    return plans
+
+
+def require_retryable(post: Post) -> None:
+    """Raise InvalidInput, saying why and what to do, unless `rabb retry` applies."""
+    status = post.post_status
+    post_id = post.id
+    if status in (PostStatus.FAILED, PostStatus.PARTIAL):
+        if not _unpublished(post):
+            raise InvalidInput(
+                f"post {post_id} is {status.label} but every platform it still goes"
+                " to is published, so there is nothing to retry",
+                f"add a platform with 'rabb edit {post_id} -p NAME' to publish there",
+            )
+        return
+    reasons = {
+        PostStatus.PUBLISHED: (
+            "there is nothing to retry",
+            "to publish the same text again, compose a new post",
+        ),
+        PostStatus.PUBLISHING: (
+            "a run or Late is publishing it right now",
+            f"wait until it settles, then check 'rabb show {post_id}'",
+        ),
+        PostStatus.DRAFT: (
+            "it was never sent",
+            f"schedule it with 'rabb schedule {post_id} --at WHEN'",
+        ),
+        PostStatus.SCHEDULED: (
+            "it is waiting for its time already",
+            f"'rabb run-due' publishes it when it is due; see 'rabb show {post_id}'",
+        ),
+    }
+    why, hint = reasons[status]
+    raise InvalidInput(
+        f"post {post_id} is {status.label}, so it cannot be retried: {why}", hint
+    )
+
+
+def _retry_plan(post: Post, when: datetime) -> RetryPlan:
+    assert post.id is not None  # Posts read from the store have an id.
+    on_late = post.retries_on_late
+    return RetryPlan(
+        post_id=post.id,
+        previous_status=post.post_status,
+        scheduled_for=when,
+        retried=[target.selector for target in _unpublished(post)],
+        published=[
+            target.selector
+            for target in post.targets
+            if target.status == TargetStatus.PUBLISHED.value
+        ],
+        late_post_id=post.late_post_id if on_late else None,
+        idempotency_key=None if on_late else post.attempt_key or post.idempotency_key,
+        outcome_unknown=post.attempt_key is not None,
+    )
+
+
+def _schedule_retry(post: Post, when: datetime, now: datetime) -> None:
+    """Make a failed post due at `when` with all its attempts and no failure reason.
+
+    The failure count stays, so the retry sends with a key of its own (see
+    Post.idempotency_key) and a new failure gets a new alert.
+    """
+    post.status = PostStatus.SCHEDULED.value
+    post.scheduled_for = when
+    post.next_attempt_at = None
+    post.attempts = 0
+    post.failure_reason = None
+    post.last_error = None
+    post.updated_at = now
+    for target in _unpublished(post):
+        target.status = TargetStatus.PENDING.value
+        target.error = None
+        target.error_category = None
+
+
+def _unpublished(post: Post) -> list[Target]:
+    return [t for t in post.targets if t.status != TargetStatus.PUBLISHED.value]
 
 
 def require_editable(post: Post) -> None:

@@ -1,8 +1,8 @@
 """A fake Late API on 127.0.0.1, for tests where sockets, timing or processes matter.
 
-It serves POST /v1/posts, GET /v1/posts/{id} and GET /v1/accounts from a real
-`ThreadingHTTPServer` on an ephemeral port, and deduplicates creates the way Late
-documents for createPost:
+It serves POST /v1/posts, GET /v1/posts/{id}, POST /v1/posts/{id}/retry and
+GET /v1/accounts from a real `ThreadingHTTPServer` on an ephemeral port, and
+deduplicates creates the way Late documents for createPost:
 
 1. `Idempotency-Key`: a repeat of a key whose post exists returns 200 and that post.
    A repeat while the first request is still in process returns 409 with code
@@ -15,6 +15,11 @@ documents for createPost:
 Every request is recorded. Every createPost body and its headers are checked with
 `tests/late_schema.py`; an invalid request gets a 400 and lands in `schema_errors`.
 Tests script single requests with `FakeLate.script`.
+
+A retry publishes the failed platforms of a failed or partial post, as Late's
+retryPost does; other posts get 400 (invalid state), or 409 while publishing.
+`publications` lists every (post id, platform, account id) the server published,
+so a test can check that nothing was published twice.
 """
 
 import json
@@ -119,6 +124,7 @@ class FakeLate:
         self.requests: list[Recorded] = []
         self.schema_errors: list[str] = []
         self.rate_limit = {"limit": 600, "remaining": 599}
+        self.publications: list[tuple[str, str, str]] = []
         self._keys: dict[str, str] = {}
         self._request_ids: dict[tuple[str, str], str] = {}
         self._fingerprints: dict[tuple[str, str, str], str] = {}
@@ -232,6 +238,12 @@ class FakeLate:
             )
         if method == "GET" and path.startswith(POSTS_PATH + "/"):
             return self._get_post(path.removeprefix(POSTS_PATH + "/"))
+        return self._post_action(method, path)
+
+    def _post_action(self, method: str, path: str) -> _Answer:
+        post_id, _, action = path.removeprefix(POSTS_PATH + "/").partition("/")
+        if method == "POST" and path.startswith(POSTS_PATH + "/") and action == "retry":
+            return self._retry(post_id)
         return _Answer(404, {"error": f"no route {method} {path}"})
 
     def _next_reply(self, method: str, path: str) -> Reply:
@@ -247,6 +259,34 @@ class FakeLate:
             if post is None:
                 return _Answer(404, {"error": "Post not found"})
             return _Answer(200, {"post": json.loads(json.dumps(post))})
+
+    def _retry(self, post_id: str) -> _Answer:
+        """Publish the failed platforms of a failed or partial post again."""
+        with self._lock:
+            post = self.posts.get(post_id)
+            if post is None:
+                return _Answer(404, {"error": "Post not found"})
+            if post["status"] == "publishing":
+                return _Answer(409, {"error": "Post is currently publishing"})
+            if post["status"] not in ("failed", "partial"):
+                return _Answer(400, {"error": "Post is not in a failed state"})
+            for index, target in enumerate(post["platforms"]):
+                if target["status"] == "failed":
+                    target.pop("errorMessage", None)
+                    self._publish_target(post_id, target, index)
+            post["status"] = "published"
+            post["publishedAt"] = _now_text()
+            return _Answer(200, {"message": "Post published", "post": post})
+
+    def _publish_target(self, post_id: str, target: dict[str, Any], index: int) -> None:
+        """Mark a target published and record the publication. Holds the lock."""
+        target["status"] = "published"
+        target["platformPostId"] = f"{post_id}-{index}"
+        target["platformPostUrl"] = _post_url(target["platform"], post_id)
+        target["publishedAt"] = _now_text()
+        account = target["accountId"]
+        account_id = account["_id"] if isinstance(account, dict) else account
+        self.publications.append((post_id, target["platform"], account_id))
 
     def _create(self, headers: dict[str, str], body: Any, reply: Reply) -> _Answer:
         problems = body_errors(body) + header_errors(headers)
@@ -336,6 +376,10 @@ class FakeLate:
             return None
         post = _new_post(body, reply.post_status)
         self.posts[post["_id"]] = post
+        for target in post["platforms"]:
+            if target["status"] == "published":
+                account_id = target["accountId"]["_id"]
+                self.publications.append((post["_id"], target["platform"], account_id))
         self._request_ids[(request_id, _content_hash(body))] = post["_id"]
         for fingerprint in _fingerprints(body):
             self._fingerprints[fingerprint] = post["_id"]
@@ -429,6 +473,10 @@ def _new_post(body: dict[str, Any], status: str) -> dict[str, Any]:
     if status == "published":
         post["publishedAt"] = now
     return post
+
+
+def _now_text() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def _target_status(post_status: str, index: int) -> str:

@@ -239,3 +239,25 @@ def test_app_sources_committed_script(shell: str) -> None:
     assert result.returncode == 0
     committed = (ROOT / COMPLETION_FILES[shell]).read_text()
     assert result.stdout.strip() == committed.strip()
+
+
+def test_retry_offers_failed_posts(posts: None, home: Path) -> None:
+    import sqlite3
+
+    connection = sqlite3.connect(home / "rabb.db")
+    connection.execute("UPDATE post SET status = 'failed' WHERE id = 2")
+    connection.execute("UPDATE post SET status = 'partial' WHERE id = 11")
+    connection.commit()
+    connection.close()
+    first = complete(shell="bash", words="rabb retry ")
+    assert sorted(first.stdout.split(), key=int) == ["2", "11"]
+    # Each further id is completed the same way.
+    second = complete(shell="bash", words="rabb retry 2 ")
+    assert sorted(second.stdout.split(), key=int) == ["2", "11"]
+    described = complete(shell="zsh", words="rabb retry ")
+    assert '"11":"PARTIAL Draft 11"' in described.stdout
+
+
+def test_notify_offers_test(home: Path) -> None:
+    result = complete(shell="bash", words="rabb notify ")
+    assert result.stdout.split() == ["test"]

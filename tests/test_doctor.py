@@ -22,6 +22,7 @@ import respx
 
 from rabb_cli import doctor
 from rabb_cli.publish.due import format_time
+from rabb_cli.store import SCHEMA_VERSION
 from rabb_cli.timeparse import detect_system_zone
 from rabb_cli.timer import CRON_MARKER
 from tests.conftest import Cli, Result, subprocess_env
@@ -399,7 +400,7 @@ def test_newer_schema_is_error(cli: Cli, home: Path, machine: Machine) -> None:
 
     assert found["schema"]["status"] == "error"
     assert found["schema"]["message"].startswith(
-        "the database has schema version 99, newer than 2"
+        f"the database has schema version 99, newer than {SCHEMA_VERSION}"
     )
     assert found["schema"]["fix"].startswith("upgrade rabb")
     assert found["database"]["status"] == "ok"
@@ -417,8 +418,8 @@ def test_older_schema_ok(cli: Cli, home: Path, machine: Machine) -> None:
 
     assert found["schema"]["status"] == "ok"
     assert found["schema"]["message"] == (
-        "schema version 1; the next rabb command upgrades it to 2 after copying the"
-        " file to rabb.db.v1.bak"
+        f"schema version 1; the next rabb command upgrades it to {SCHEMA_VERSION}"
+        " after copying the file to rabb.db.v1.bak"
     )
 
 

@@ -158,3 +158,102 @@ def test_last_run_line(store: Store, tmp_path: Path) -> None:
     connection.close()
     line = last_run_line(last_run(database), UTC, NOW)
     assert line.endswith("(1m ago): 2 published, 1 failed")
+
+
+def add_email(database: Path, **fields: object) -> None:
+    values: dict[str, object] = {
+        "idempotency_key": uuid.uuid4().hex,
+        "status": "pending",
+        "recipient": "me@example.com",
+        "sender": "a@example.com",
+        "subject": "s",
+        "html": "h",
+        "text": "t",
+        "created_at": format_time(NOW - timedelta(hours=1)),
+    }
+    values.update(fields)
+    names = ", ".join(values)
+    marks = ", ".join("?" * len(values))
+    connection = sqlite3.connect(database)
+    connection.execute(
+        f"INSERT INTO alert_email ({names}) VALUES ({marks})", tuple(values.values())
+    )
+    connection.commit()
+    connection.close()
+
+
+def test_pending_alert_email_due(store: Store, tmp_path: Path) -> None:
+    database = tmp_path / "rabb.db"
+    add_email(database, next_attempt_at=format_time(NOW + MINUTE))
+    assert check_due(database, NOW, LEASE) is DueCheck.NOTHING_DUE
+    assert check_due(database, NOW + MINUTE, LEASE) is DueCheck.DUE
+    assert settle_if_nothing_due(database, NOW + MINUTE, LEASE, "late") is None
+
+
+@pytest.mark.parametrize("status", ["sent", "failed"])
+def test_settled_alert_email_not_due(store: Store, tmp_path: Path, status: str) -> None:
+    database = tmp_path / "rabb.db"
+    add_email(database, status=status, next_attempt_at=format_time(NOW - MINUTE))
+    assert check_due(database, NOW, LEASE) is DueCheck.NOTHING_DUE
+
+
+def test_claimed_alert_email_due_after_lease(store: Store, tmp_path: Path) -> None:
+    database = tmp_path / "rabb.db"
+    add_email(
+        database,
+        next_attempt_at=format_time(NOW - MINUTE),
+        claimed_by="run-7",
+        claimed_at=format_time(NOW),
+    )
+    assert check_due(database, NOW + 5 * MINUTE, LEASE) is DueCheck.NOTHING_DUE
+    assert check_due(database, NOW + LEASE, LEASE) is DueCheck.DUE
+
+
+def test_alert_without_email_due_after_lease(store: Store, tmp_path: Path) -> None:
+    database = tmp_path / "rabb.db"
+    post_id = add(store, status="failed", failures=1)
+    connection = sqlite3.connect(database)
+    connection.execute(
+        "INSERT INTO alert (post_id, failure, run_id, created_at) VALUES (?, 1, 3, ?)",
+        (post_id, format_time(NOW)),
+    )
+    connection.commit()
+    connection.close()
+    # The run that recorded it sends it; only a stopped run leaves it this long.
+    assert check_due(database, NOW + 14 * MINUTE, LEASE) is DueCheck.NOTHING_DUE
+    assert check_due(database, NOW + LEASE, LEASE) is DueCheck.DUE
+
+
+EMAIL_STATES = list(
+    itertools.product(
+        ["pending", "sent", "failed"],
+        [None, -MINUTE, MINUTE],  # next_attempt_at
+        [None, "run-1"],  # claimed_by
+        [-20 * MINUTE, -5 * MINUTE],  # claimed_at
+    )
+)
+
+
+def test_alert_sql_agrees_with_sender(store: Store, tmp_path: Path) -> None:
+    from rabb_cli.publish.alerts import _due_emails
+
+    database = tmp_path / "rabb.db"
+    expected = []
+    for status, next_at, claimed_by, claimed_at in EMAIL_STATES:
+        connection = sqlite3.connect(database)
+        connection.execute("DELETE FROM alert_email")
+        connection.commit()
+        connection.close()
+        add_email(
+            database,
+            status=status,
+            next_attempt_at=None if next_at is None else format_time(NOW + next_at),
+            claimed_by=claimed_by,
+            claimed_at=format_time(NOW + claimed_at) if claimed_by else None,
+        )
+        with store.read() as session:
+            sender_due = bool(session.exec(_due_emails(NOW, LEASE)).all())
+        cheap_due = check_due(database, NOW, LEASE) is DueCheck.DUE
+        assert cheap_due == sender_due, (status, next_at, claimed_by, claimed_at)
+        expected.append(cheap_due)
+    assert 0 < sum(expected) < len(expected)

@@ -419,3 +419,137 @@ def test_key_never_in_reason(router: respx.MockRouter, client: LateClient) -> No
     outcome = client.create_post(REQUEST)
     assert API_KEY not in (outcome.reason or "")
     assert "***" in (outcome.reason or "")
+
+
+def test_body_skips_published_targets() -> None:
+    post = make_post(text="Again")
+    post.targets[0].account_id = "acc-x"
+    post.targets[0].status = TargetStatus.PUBLISHED.value
+    second = make_post().targets[0]
+    second.platform = "bluesky"
+    second.account_id = "acc-b"
+    post.targets.append(second)
+    body = create_post_body(post)
+    assert body["platforms"] == [{"platform": "bluesky", "accountId": "acc-b"}]
+
+
+def test_error_category_read(router: respx.MockRouter, client: LateClient) -> None:
+    target = failed_target("bluesky", "acc-b", "Session ended")
+    target["errorCategory"] = "auth_expired"
+    post = late_post(status="failed", targets=[target])
+    route_creates(router, httpx.Response(207, json={"post": post}))
+    outcome = client.create_post(REQUEST)
+    assert outcome.targets[0].error_category == "auth_expired"
+    assert outcome.targets[0].error == "Session ended"
+
+
+@pytest.mark.parametrize(
+    ("response", "kind", "reason"),
+    [
+        (
+            httpx.Response(200, json={"message": "ok", "post": late_post("late-1")}),
+            OutcomeKind.PUBLISHED,
+            None,
+        ),
+        (
+            httpx.Response(
+                207,
+                json={
+                    "post": late_post(
+                        "late-1",
+                        status="partial",
+                        targets=[
+                            published_target("twitter", "acc-x"),
+                            failed_target("bluesky", "acc-b", "Nope"),
+                        ],
+                    )
+                },
+            ),
+            OutcomeKind.PARTIAL,
+            "bluesky: Nope",
+        ),
+        (
+            error(409, "Post is currently publishing"),
+            OutcomeKind.WAITING,
+            "Late is already publishing post late-1 again",
+        ),
+        (
+            error(404, "Post not found"),
+            OutcomeKind.FAILED,
+            "Late has no post late-1 any more (HTTP 404), so it cannot retry it; it"
+            " may have been deleted in Late",
+        ),
+        (
+            error(402, "Payment required"),
+            OutcomeKind.FAILED,
+            "Late did not retry post late-1: HTTP 402 Payment Required: Payment"
+            " required",
+        ),
+        (
+            error(429, "Slow down"),
+            OutcomeKind.RETRY,
+            "HTTP 429 Too Many Requests: Slow down",
+        ),
+        (error(503, "Down"), OutcomeKind.RETRY, "HTTP 503 Service Unavailable: Down"),
+        (
+            error(401, "Unauthorized"),
+            OutcomeKind.UNAUTHORIZED,
+            "HTTP 401 Unauthorized: Unauthorized",
+        ),
+    ],
+)
+def test_retry_post_outcomes(
+    router: respx.MockRouter,
+    client: LateClient,
+    response: httpx.Response,
+    kind: OutcomeKind,
+    reason: str | None,
+) -> None:
+    route = router.post("/posts/late-1/retry").mock(return_value=response)
+    outcome = client.retry_post("late-1")
+    assert route.call_count == 1
+    assert outcome.kind is kind
+    assert outcome.reason == reason
+    assert route.calls.last.request.content == b""
+    assert "idempotency-key" not in route.calls.last.request.headers
+
+
+@pytest.mark.parametrize(
+    ("late_status", "kind"),
+    [
+        ("published", OutcomeKind.PUBLISHED),
+        ("publishing", OutcomeKind.WAITING),
+        ("failed", OutcomeKind.CONFLICT),
+        ("partial", OutcomeKind.CONFLICT),
+    ],
+)
+def test_retry_refused_reads_post(
+    router: respx.MockRouter, client: LateClient, late_status: str, kind: OutcomeKind
+) -> None:
+    router.post("/posts/late-1/retry").mock(
+        return_value=error(400, "Post is not in a failed state")
+    )
+    targets = [failed_target("twitter", "acc-x", "x")]
+    if late_status == "published":
+        targets = [published_target("twitter", "acc-x")]
+    current = late_post("late-1", status=late_status, targets=targets)
+    check = router.get("/posts/late-1").mock(
+        return_value=httpx.Response(200, json={"post": current})
+    )
+    outcome = client.retry_post("late-1")
+    assert check.call_count == 1
+    assert outcome.kind is kind
+    assert outcome.late_refused_retry is (kind is OutcomeKind.CONFLICT)
+    if kind is OutcomeKind.CONFLICT:
+        assert outcome.reason == (
+            "Late refused to retry post late-1: HTTP 400 Bad Request: Post is not in"
+            " a failed state; the next attempt sends the platforms that failed as a"
+            " new post"
+        )
+
+
+def test_retry_post_timeout(router: respx.MockRouter, client: LateClient) -> None:
+    router.post("/posts/late-1/retry").mock(side_effect=httpx.ReadTimeout("slow"))
+    outcome = client.retry_post("late-1")
+    assert outcome.kind is OutcomeKind.RETRY
+    assert outcome.reason == "no answer from Late within 300s (ReadTimeout)"

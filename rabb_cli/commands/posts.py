@@ -93,16 +93,22 @@ def show(post_id: PostId, json_output: JsonOption = False) -> None:
     from rabb_cli.context import get_context
     from rabb_cli.output import post_to_json, print_json, render_post_detail
     from rabb_cli.posts import next_commands
+    from rabb_cli.publish.alerts import alert_rows, alert_state_to_json, alert_states
+    from rabb_cli.publish.settings import AlertSettings
 
     context = get_context()
     store = context.store
     with store.read() as session:
         post = store.get_post(session, post_id)
+        alerts = alert_states(session, post_id)
     steps = next_commands(post)
     if json_output:
-        print_json({**post_to_json(post), "next_commands": steps})
+        states = [alert_state_to_json(state) for state in alerts]
+        print_json({**post_to_json(post), "alerts": states, "next_commands": steps})
     else:
-        render_post_detail(post, context.zone, steps)
+        settings = AlertSettings.from_config(context.config, context.zone)
+        rows = alert_rows(post, alerts, settings)
+        render_post_detail(post, context.zone, steps, rows)
 
 
 def edit(

@@ -79,11 +79,13 @@ def _run_engine(
     from rabb_cli.publish.plan import plan_run
     from rabb_cli.publish.render import render_report
     from rabb_cli.publish.report import report_to_json
+    from rabb_cli.publish.settings import AlertSettings
 
     if dry_run:
         report = plan_run(context.store, settings, context.now())
     else:
-        report = run_engine(context.store, settings, context.paths, context.now)
+        alerts = AlertSettings.from_config(context.config, context.zone)
+        report = run_engine(context.store, settings, context.paths, context.now, alerts)
     if json_output:
         print_json(report_to_json(report))
     else:

@@ -10,7 +10,11 @@ Work is due when one of these holds:
 - a SCHEDULED post's time has come and its next attempt time (if any) has passed;
 - a PUBLISHING post awaits a check on Late and the time of that check has come;
 - a PUBLISHING post's claim is older than the lease, because the run that claimed it
-  was stopped.
+  was stopped;
+- a failure alert email is pending and its next attempt time has come (a transient
+  Resend error last time), and no live run holds it;
+- a failure alert that no email carries is older than the lease, because the run
+  that recorded the failure stopped before it queued the email.
 """
 
 import os
@@ -37,6 +41,15 @@ DUE_CONDITION = """
     OR (status = 'publishing' AND claimed_by IS NULL AND next_attempt_at <= :now)
     OR (status = 'publishing' AND claimed_by IS NOT NULL
         AND claimed_at <= :lease_cutoff)
+"""
+
+# Failure alerts left to send, with the same parameters as DUE_CONDITION.
+ALERT_DUE_CONDITION = """
+    EXISTS (SELECT 1 FROM alert_email WHERE status = 'pending'
+        AND next_attempt_at <= :now
+        AND (claimed_by IS NULL OR claimed_at <= :lease_cutoff))
+    OR EXISTS (SELECT 1 FROM alert WHERE alert_email_id IS NULL
+        AND created_at <= :lease_cutoff)
 """
 
 _RUN_COLUMNS = (
@@ -96,14 +109,17 @@ def check_due(
     *,
     busy_timeout: float = BUSY_TIMEOUT_SECONDS,
 ) -> DueCheck:
-    """Return whether any post is due at `now`, reading the database file directly."""
+    """Return whether any post or alert is due at `now`, reading the file directly."""
     if not database.exists():
         return DueCheck.UNKNOWN
     connection = _connect(database, busy_timeout)
     try:
         if not _schema_is_current(connection):
             return DueCheck.UNKNOWN
-        query = f"SELECT EXISTS (SELECT 1 FROM post WHERE {DUE_CONDITION})"  # noqa: S608 - constant text.
+        query = (
+            f"SELECT EXISTS (SELECT 1 FROM post WHERE {DUE_CONDITION})"  # noqa: S608 - constant text.
+            f" OR {ALERT_DUE_CONDITION}"
+        )
         row = connection.execute(query, due_parameters(now, lease)).fetchone()
     finally:
         connection.close()

@@ -29,6 +29,7 @@ from rabb_cli import accounts
 from rabb_cli.errors import InvalidInput, RabbError
 from rabb_cli.models import Post, Run, utc_now
 from rabb_cli.paths import Paths
+from rabb_cli.publish.alerts import record_failure, send_alerts
 from rabb_cli.publish.due import DUE_CONDITION, due_parameters
 from rabb_cli.publish.late import (
     LateClient,
@@ -51,7 +52,13 @@ from rabb_cli.publish.report import (
     PostOutcome,
     RunReport,
 )
-from rabb_cli.publish.settings import LATE, OUTBOX, PublishSettings, require_api_key
+from rabb_cli.publish.settings import (
+    LATE,
+    OUTBOX,
+    AlertSettings,
+    PublishSettings,
+    require_api_key,
+)
 from rabb_cli.status import PostStatus
 from rabb_cli.store import Store
 from rabb_cli.textrules import TargetSpec
@@ -68,6 +75,8 @@ class Publisher(Protocol):
     def create_post(self, request: PublishRequest) -> Outcome: ...
 
     def get_post(self, late_post_id: str) -> Outcome: ...
+
+    def retry_post(self, late_post_id: str) -> Outcome: ...
 
     def list_accounts(self) -> list[RemoteAccount]: ...
 
@@ -110,6 +119,7 @@ class Engine:
         *,
         clock: Callable[[], datetime] = utc_now,
         rng: random.Random | None = None,
+        alerts_requested: bool = False,
     ) -> None:
         self.store = store
         self.publisher = publisher
@@ -117,6 +127,9 @@ class Engine:
         self.clock = clock
         # Jitter needs no cryptographic randomness.
         self.recorder = OutcomeRecorder(settings, rng or random.Random())  # noqa: S311
+        # Whether a post that ends FAILED or PARTIAL is owed a failure alert.
+        self.alerts_requested = alerts_requested
+        self.run_id: int | None = None
         self.token = ""
         self._stop = threading.Event()
         self._accounts_error: str | None = None
@@ -128,7 +141,7 @@ class Engine:
         the run and is returned in `report.error`. Any other exception is raised.
         """
         report = RunReport(None, self.clock(), self.settings.publisher)
-        report.run_id = self._start_run(report.started_at)
+        report.run_id = self.run_id = self._start_run(report.started_at)
         self.token = f"run-{report.run_id}"
         logger.info("run %d started (publisher %s)", report.run_id, report.publisher)
         try:
@@ -159,9 +172,7 @@ class Engine:
             cache = accounts.cached_accounts(session)
             posts = [session.get(Post, post_id) for post_id in due]
             needed = any(
-                _unresolved(post, cache)
-                for post in posts
-                if post and not post.late_post_id
+                _unresolved(post, cache) for post in posts if post and _creates(post)
             )
         if not needed:
             return
@@ -220,6 +231,16 @@ class Engine:
                 "post %d: checking Late post %s", claim.post_id, claim.late_post_id
             )
             return self.publisher.get_post(claim.late_post_id)
+        if claim.late_retry:
+            assert claim.late_post_id is not None
+            logger.info(
+                "post %d: attempt %d of %d: asking Late to retry its post %s",
+                claim.post_id,
+                claim.attempt,
+                self.settings.max_attempts,
+                claim.late_post_id,
+            )
+            return self.publisher.retry_post(claim.late_post_id)
         assert claim.request is not None
         logger.info(
             "post %d: attempt %d of %d",
@@ -289,7 +310,11 @@ class Engine:
         spends = sends and (preflight is None or preflight.kind is OutcomeKind.RETRY)
         attempt = post.attempts + 1 if spends else post.attempts
         request = None
-        if sends and preflight is None:
+        late_retry = sends and preflight is None and post.retries_on_late
+        if sends and preflight is None and not late_retry:
+            # A retry after a settled failure has a key of its own (see
+            # Post.idempotency_key), unless an attempt's outcome is unknown: then
+            # the same key lets Late return the post it may already have.
             key = post.attempt_key or post.idempotency_key
             body = create_post_body(
                 post, placeholder_accounts=not self.publisher.needs_account_ids
@@ -304,6 +329,7 @@ class Engine:
             request=request,
             late_post_id=post.late_post_id,
             preflight=preflight,
+            late_retry=late_retry,
         )
 
     def _preflight(
@@ -329,6 +355,8 @@ class Engine:
                 reason=f"gave up after {post.attempts} attempts: the last one was"
                 f" stopped before Late answered, so {UNKNOWN_OUTCOME_NOTE}",
             )
+        if post.retries_on_late:
+            return None  # Late's own post already names the accounts.
         return self._resolve_accounts(session, post)
 
     def _resolve_accounts(self, session: Session, post: Post) -> Outcome | None:
@@ -369,7 +397,14 @@ class Engine:
                     claim.post_id,
                 )
                 return None
-            result = self.recorder.apply(post, claim, outcome, self.clock())
+            now = self.clock()
+            result = self.recorder.apply(post, claim, outcome, now)
+            if result.ended_failed:
+                # In the same transaction, so a run that stops right after it
+                # still leaves the alert for the next run to send.
+                record_failure(
+                    session, post, self.run_id, now, alert=self.alerts_requested
+                )
             session.add(post)
         if outcome.kind is OutcomeKind.UNAUTHORIZED:
             return None
@@ -456,6 +491,14 @@ def _check_interval(kind: DueKind, previous: PostState) -> timedelta | None:
     return previous.next_attempt_at - previous.updated_at
 
 
+def _creates(post: Post) -> bool:
+    """Return whether a due post's next request creates a post (needs account ids)."""
+    if post.post_status is PostStatus.PUBLISHING:
+        # Left by a stopped run: sent again, or checked when Late named a post.
+        return post.late_post_id is None
+    return not post.retries_on_late
+
+
 def _unresolved(post: Post, cache: list[Any]) -> bool:
     for target in post.targets:
         if target.account_id:
@@ -516,11 +559,13 @@ def run_due(
     settings: PublishSettings,
     paths: Paths,
     clock: Callable[[], datetime] = utc_now,
+    alerts: AlertSettings | None = None,
 ) -> RunReport:
-    """Publish every due post once, record the run, and return its report.
+    """Publish every due post once, record the run, send alerts, return the report.
 
     A run-level error, such as a 401 from Late, is in `report.error`, after the
-    outcomes of the posts handled before it.
+    outcomes of the posts handled before it. Failure alerts never change a post
+    or the report's outcomes; what they did is in `report.alerts`.
     """
     if settings.publisher == LATE and settings.lease <= settings.timeout:
         logger.warning(
@@ -530,10 +575,14 @@ def run_due(
             format_duration(settings.timeout),
         )
     publisher = make_publisher(settings, paths)
+    requested = alerts is not None and alerts.requested
     try:
-        report = Engine(store, publisher, settings, clock=clock).run()
+        engine = Engine(
+            store, publisher, settings, clock=clock, alerts_requested=requested
+        )
+        report = engine.run()
     finally:
         publisher.close()
-    # report.failed_posts() lists the posts that ended FAILED or PARTIAL in this
-    # run, after the run is recorded. Failure alerts hook in here.
+    if alerts is not None:
+        report.alerts = send_alerts(store, alerts, report, settings.lease, clock)
     return report

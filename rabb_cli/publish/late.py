@@ -81,6 +81,8 @@ class TargetResult:
     platform_post_id: str | None = None
     published_at: datetime | None = None
     error: str | None = None
+    # Late's errorCategory of a failure, such as auth_expired or user_content.
+    error_category: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,9 @@ class Outcome:
     not_before: datetime | None = None
     # True when the request may have created the post without a response saying so.
     outcome_unknown: bool = False
+    # True when Late refused to retry its failed post, so the next attempt creates a
+    # new post with the platforms that failed.
+    late_refused_retry: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,12 +147,15 @@ def create_post_body(
     """Build the createPost body that publishes `post` at once (`publishNow`).
 
     The body uses only fields of Late's createPost schema and never sends
-    `platformSpecificData`. Every target needs its Late account id. With
-    `placeholder_accounts` (the outbox), a target without one is named as written,
-    such as `twitter:@me`.
+    `platformSpecificData`. It names only the targets not published yet, so a
+    retry of a PARTIAL post never publishes a platform twice. Every target needs
+    its Late account id. With `placeholder_accounts` (the outbox), a target without
+    one is named as written, such as `twitter:@me`.
     """
     platforms = []
     for target in post.targets:
+        if target.status == TargetStatus.PUBLISHED.value:
+            continue
         account_id = target.account_id
         if account_id is None:
             if not placeholder_accounts:
@@ -249,6 +257,43 @@ class LateClient:
         self.pacer.observe(response.headers, response.status_code)
         return _get_outcome(response, late_post_id)
 
+    def retry_post(self, late_post_id: str) -> Outcome:
+        """Ask Late to publish its failed post again (POST /v1/posts/{id}/retry).
+
+        Late publishes only the platforms that failed. The request has no
+        idempotency key, but a repeat cannot publish a platform twice either:
+        Late responds with 409 while the post is publishing and with 400 (invalid
+        state) once it is no longer failed. After a 400 the post is read: a post
+        Late published or keeps publishing is reported as such, and a post that is
+        still failed gets an outcome that makes the next attempt create a new post.
+        """
+        until = self.pacer.reserve()
+        if until is not None:
+            return _deferred(until)
+        logger.debug("POST /posts/%s/retry", late_post_id)
+        try:
+            response = self._client.post(
+                f"/posts/{late_post_id}/retry", timeout=_timeout(self.publish_timeout)
+            )
+        except httpx.TransportError as error:
+            return _transport_outcome(error, self.publish_timeout)
+        self.pacer.observe(response.headers, response.status_code)
+        if response.status_code != 400:
+            return _retry_outcome(response, late_post_id)
+        refusal = f"Late refused to retry post {late_post_id}: {_status_text(response)}"
+        checked = self.get_post(late_post_id)
+        if checked.kind not in (OutcomeKind.FAILED, OutcomeKind.PARTIAL):
+            return checked
+        # The platforms that failed on Late are not published, so a new post with
+        # just those cannot publish anything twice. Late's refusal costs no attempt.
+        return Outcome(
+            OutcomeKind.CONFLICT,
+            reason=f"{refusal}; the next attempt sends the platforms that failed"
+            " as a new post",
+            late_post_id=late_post_id,
+            late_refused_retry=True,
+        )
+
     def list_accounts(self) -> list[RemoteAccount]:
         """Return the connected accounts (GET /v1/accounts), or raise RabbError."""
         until = self.pacer.reserve()
@@ -330,6 +375,44 @@ def _create_outcome(response: httpx.Response) -> Outcome:  # noqa: PLR0911 - one
         )
     return Outcome(
         OutcomeKind.FAILED, reason=f"Late rejected the post: {_status_text(response)}"
+    )
+
+
+def _retry_outcome(response: httpx.Response, late_post_id: str) -> Outcome:
+    """Map the response to POST /v1/posts/{id}/retry, other than a 400."""
+    status = response.status_code
+    if status in (200, 201, 207):
+        outcome = _post_body_outcome(response)
+        return replace(outcome, late_post_id=outcome.late_post_id or late_post_id)
+    if status == 401:
+        return Outcome(OutcomeKind.UNAUTHORIZED, reason=_status_text(response))
+    if status == 409:
+        # Late is already publishing the post, for example after an earlier retry
+        # request whose answer was lost: check on it later.
+        return Outcome(
+            OutcomeKind.WAITING,
+            reason=f"Late is already publishing post {late_post_id} again",
+            late_post_id=late_post_id,
+            late_status="publishing",
+            not_before=server_wait(response.headers, status, _now()),
+        )
+    if status == 404:
+        # late_status stays unset, so the next `rabb retry` creates the post anew.
+        return Outcome(
+            OutcomeKind.FAILED,
+            reason=f"Late has no post {late_post_id} any more (HTTP 404), so it"
+            " cannot retry it; it may have been deleted in Late",
+        )
+    if status in TRANSIENT_STATUSES or status >= 500:
+        return Outcome(
+            OutcomeKind.RETRY,
+            reason=_status_text(response),
+            not_before=server_wait(response.headers, status, _now()),
+        )
+    return Outcome(
+        OutcomeKind.FAILED,
+        reason=f"Late did not retry post {late_post_id}: {_status_text(response)}",
+        late_post_id=late_post_id,
     )
 
 
@@ -501,6 +584,7 @@ def _target_result(item: Any, errors: dict[str, str]) -> TargetResult:
         )
         or errors.get(platform)
     )
+    failed = status is TargetStatus.FAILED
     return TargetResult(
         platform=platform,
         account_id=account_id,
@@ -508,7 +592,8 @@ def _target_result(item: Any, errors: dict[str, str]) -> TargetResult:
         url=_text(data.get("platformPostUrl")) or _text(data.get("publishedUrl")),
         platform_post_id=_text(data.get("platformPostId")),
         published_at=_time(data.get("publishedAt")),
-        error=_clip(error) if error and status is TargetStatus.FAILED else None,
+        error=_clip(error) if error and failed else None,
+        error_category=_text(data.get("errorCategory")) if failed else None,
     )
 
 

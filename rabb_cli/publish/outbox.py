@@ -75,6 +75,14 @@ class OutboxPublisher:
             " switch back to the late publisher to settle it",
         )
 
+    def retry_post(self, late_post_id: str) -> Outcome:
+        # Only a post that failed on Late has a Late post to retry.
+        return Outcome(
+            OutcomeKind.RETRY,
+            reason=f"the outbox publisher cannot retry Late post {late_post_id};"
+            " switch back to the late publisher to retry it",
+        )
+
     def list_accounts(self) -> list[RemoteAccount]:
         raise ConfigError(
             "the outbox publisher has no accounts",

@@ -1,6 +1,7 @@
 """`rabb run-due --dry-run`: what a run would do now, without changing anything.
 
-The plan claims nothing, sends nothing, records no run and does not fetch accounts.
+The plan claims nothing, sends nothing (no post and no alert), records no run and
+does not fetch accounts.
 """
 
 from datetime import datetime
@@ -8,9 +9,11 @@ from datetime import datetime
 from rabb_cli import accounts
 from rabb_cli.errors import InvalidInput
 from rabb_cli.models import Account, Post
+from rabb_cli.publish.alerts import count_due
 from rabb_cli.publish.engine import classify_due, select_due
 from rabb_cli.publish.report import DueKind, PlannedPost, RunReport
 from rabb_cli.publish.settings import LATE, PublishSettings
+from rabb_cli.status import TargetStatus
 from rabb_cli.store import Store
 from rabb_cli.textrules import TargetSpec
 from rabb_cli.timeparse import format_duration
@@ -32,6 +35,7 @@ def plan_run(store: Store, settings: PublishSettings, now: datetime) -> RunRepor
             report.planned.append(
                 PlannedPost(post_id, kind, description, post.scheduled_for)
             )
+    report.alerts_due = count_due(store, now, settings.lease)
     report.finished_at = now
     return report
 
@@ -52,15 +56,23 @@ def describe(
             f"would fail: due {format_duration(lateness)} ago, more than"
             f" max_lateness ({format_duration(settings.max_lateness)})"
         )
-    targets = ", ".join(target.selector for target in post.targets)
+    unpublished = [t for t in post.targets if t.status != TargetStatus.PUBLISHED.value]
+    targets = ", ".join(target.selector for target in unpublished)
     attempt = f"attempt {post.attempts + 1} of {settings.max_attempts}"
     if kind is DueKind.RESEND:
         return (
             f"would send again to {targets} with the same idempotency key"
             f" ({attempt}; left publishing by a stopped run)"
         )
+    if post.retries_on_late:
+        return (
+            f"would ask Late to retry its post {post.late_post_id} on the platforms"
+            f" that failed ({attempt})"
+        )
     problem = _account_problem(post, settings, cache)
-    return problem or f"would publish to {targets} ({attempt})"
+    published = len(post.targets) - len(unpublished)
+    kept = f"; {published} already published" if published else ""
+    return problem or f"would publish to {targets} ({attempt}{kept})"
 
 
 def _account_problem(

@@ -71,6 +71,8 @@ class Claim:
     late_post_id: str | None = None
     # An outcome known before any request, such as a post too late to publish.
     preflight: Outcome | None = None
+    # True when the attempt requests a retry of Late's post `late_post_id`.
+    late_retry: bool = False
 
 
 class OutcomeRecorder:
@@ -105,18 +107,24 @@ class OutcomeRecorder:
     def _finish(
         self, post: Post, claim: Claim, outcome: Outcome, now: datetime
     ) -> PostOutcome:
-        status = _FINAL[outcome.kind]
+        _apply_targets(post.targets, outcome.targets, _FINAL[outcome.kind], now)
+        # A retry sends only the platforms not published yet, so a retry that fails
+        # leaves a post that is still published on the others: PARTIAL.
+        status = _settled_status(_FINAL[outcome.kind], post.targets)
         post.status = status.value
-        post.late_post_id = outcome.late_post_id or post.late_post_id
-        post.late_status = outcome.late_status
+
+        _note_late_post(post, outcome)
+        if claim.preflight is None:
+            # An outcome known before any request carries no status of Late's post.
+            post.late_status = outcome.late_status
         if status is not PostStatus.FAILED:
             post.published_at = outcome.published_at or now
         post.failure_reason = None if status is PostStatus.PUBLISHED else outcome.reason
         post.last_error = None
+
         post.attempts = claim.attempt
         post.attempt_key = _key_after(claim, outcome)
         post.next_attempt_at = post.claimed_at = post.claimed_by = None
-        _apply_targets(post.targets, outcome.targets, status, now)
         if status is PostStatus.FAILED and post.attempt_key is None:
             # Settled: a later retry resolves the accounts afresh.
             for target in post.targets:
@@ -137,7 +145,7 @@ class OutcomeRecorder:
     ) -> PostOutcome:
         """Leave the post PUBLISHING on Late's side and plan the next check."""
         post.status = PostStatus.PUBLISHING.value
-        post.late_post_id = outcome.late_post_id or post.late_post_id
+        _note_late_post(post, outcome)
         if outcome.kind is OutcomeKind.WAITING:
             post.late_status = outcome.late_status or post.late_status
             _apply_targets(post.targets, outcome.targets, PostStatus.PUBLISHING, now)
@@ -174,6 +182,9 @@ class OutcomeRecorder:
         post.attempt_key = _key_after(claim, outcome)
         post.last_error = outcome.reason
         post.claimed_at = post.claimed_by = None
+        if outcome.late_refused_retry:
+            # Late will not retry its post, so the next attempt creates a new one.
+            post.late_status = None
         if spent and attempt >= self.settings.max_attempts:
             return self._give_up(post, claim, outcome, now)
 
@@ -202,16 +213,19 @@ class OutcomeRecorder:
         reason = f"gave up after {post.attempts} attempts: {outcome.reason}"
         if post.attempt_key:
             reason += f"; {UNKNOWN_OUTCOME_NOTE}"
-        post.status = PostStatus.FAILED.value
+        _apply_targets(post.targets, (), PostStatus.FAILED, now)
+        status = _settled_status(PostStatus.FAILED, post.targets)
+        post.status = status.value
         post.failure_reason = reason
         post.next_attempt_at = None
-        _apply_targets(post.targets, (), PostStatus.FAILED, now)
         return PostOutcome(
             post_id=claim.post_id,
-            status=PostStatus.FAILED,
-            action=Action.FAILED,
+            status=status,
+            action=Action(status.value),
             reason=reason,
+            urls=[(t.selector, t.url) for t in post.targets if t.url],
             attempt=post.attempts,
+            late_post_id=post.late_post_id,
         )
 
     def _release(self, post: Post, claim: Claim, outcome: Outcome) -> PostOutcome:
@@ -250,28 +264,49 @@ def _key_after(claim: Claim, outcome: Outcome) -> str | None:
     return claim.previous.attempt_key
 
 
+def _note_late_post(post: Post, outcome: Outcome) -> None:
+    """Record the Late post an outcome names, and that it has the current content."""
+    if outcome.late_post_id:
+        post.late_post_id = outcome.late_post_id
+        post.late_revision = post.revision
+
+
+def _settled_status(status: PostStatus, targets: Sequence[Target]) -> PostStatus:
+    published = any(_was_published(target) for target in targets)
+    if status is PostStatus.FAILED and published:
+        return PostStatus.PARTIAL
+    return status
+
+
 def _apply_targets(
     targets: list[Target],
     results: Sequence[TargetResult],
     status: PostStatus,
     now: datetime,
 ) -> None:
-    """Copy Late's per-platform results onto the post's targets."""
+    """Copy Late's per-platform results onto the post's targets.
+
+    A target published before keeps its result when a retry that did not send it
+    fails.
+    """
     unused = list(results)
     for target in targets:
         result = _matching_result(target, unused)
         if result is not None:
             unused.remove(result)
+            if _was_published(target) and result.status is not TargetStatus.PUBLISHED:
+                continue  # A platform that published stays published.
             target.status = result.status.value
             target.url = result.url or target.url
             target.platform_post_id = result.platform_post_id or target.platform_post_id
             target.error = result.error
+            target.error_category = result.error_category
             if result.status is TargetStatus.PUBLISHED:
                 target.published_at = result.published_at or now
         elif status is PostStatus.PUBLISHED:
             target.status = TargetStatus.PUBLISHED.value
             target.published_at = target.published_at or now
-        elif status is PostStatus.FAILED:
+        elif status is PostStatus.FAILED and not _was_published(target):
             target.status = TargetStatus.FAILED.value
 
 
@@ -282,4 +317,12 @@ def _matching_result(
     for result in same_platform:
         if target.account_id and result.account_id == target.account_id:
             return result
+    if _was_published(target):
+        # A retry does not send a published target again, so only a result for
+        # its own account can be about it.
+        return None
     return same_platform[0] if same_platform else None
+
+
+def _was_published(target: Target) -> bool:
+    return target.status == TargetStatus.PUBLISHED.value

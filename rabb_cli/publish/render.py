@@ -79,8 +79,13 @@ def _render_plan(report: RunReport, zone: tzinfo) -> None:
     from rich.text import Text
 
     console = make_console()
+    alerts = report.alerts_due
+    if alerts:
+        noun = "alert" if alerts == 1 else "alerts"
+        console.print(f"{alerts} failure {noun} would be sent by email.")
     if not report.planned:
-        console.print("Nothing is due.")
+        if not alerts:
+            console.print("Nothing is due.")
         return
     count = len(report.planned)
     noun = "post is" if count == 1 else "posts are"

@@ -56,6 +56,20 @@ class PostOutcome:
 
 
 @dataclass
+class AlertOutcome:
+    """What a run did with one failure alert email."""
+
+    email_id: int
+    post_ids: list[int]
+    # sent, pending (to send again) or failed.
+    status: str
+    digest: bool = False
+    resend_id: str | None = None
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+@dataclass
 class PlannedPost:
     """A due post and the action a run would take with it (`--dry-run`)."""
 
@@ -79,6 +93,10 @@ class RunReport:
     planned: list[PlannedPost] = field(default_factory=list)
     # The run-level error that ended the run early, if any.
     error: RabbError | None = None
+    # The failure alert emails the run sent or tried to send.
+    alerts: list[AlertOutcome] = field(default_factory=list)
+    # For a dry run: the failure alerts a run would send.
+    alerts_due: int = 0
 
     def failed_posts(self) -> list[PostOutcome]:
         """Return the posts that ended FAILED or PARTIAL in this run."""
@@ -108,11 +126,25 @@ def report_to_json(report: RunReport) -> dict[str, Any]:
             }
             for planned in report.planned
         ]
+        data["alerts_due"] = report.alerts_due
         return data
     data["posts"] = [_outcome_to_json(outcome) for outcome in report.outcomes]
     data["failed"] = [outcome.post_id for outcome in report.failed_posts()]
     data["error"] = str(report.error) if report.error else None
+    data["alerts"] = [_alert_to_json(alert) for alert in report.alerts]
     return data
+
+
+def _alert_to_json(alert: AlertOutcome) -> dict[str, Any]:
+    return {
+        "email_id": alert.email_id,
+        "posts": alert.post_ids,
+        "digest": alert.digest,
+        "status": alert.status,
+        "resend_id": alert.resend_id,
+        "error": alert.error,
+        "next_attempt_at": _iso(alert.next_attempt_at),
+    }
 
 
 def _outcome_to_json(outcome: PostOutcome) -> dict[str, Any]:

@@ -1,11 +1,12 @@
-"""The `[publish]` settings of one run, and the check that a publisher can be used.
+"""The `[publish]` and `[alerts]` settings of one run, and the check that a publisher
+can be used.
 
 This module imports only light rabb modules, so `rabb run-due` can read its settings
 and find out that nothing is due without loading the HTTP or database libraries.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta, tzinfo
 
 from rabb_cli.config import Config
 from rabb_cli.errors import ConfigError
@@ -43,6 +44,66 @@ class PublishSettings:
             api_key=config.get("late_api_key"),
             base_url=config.get("late_base_url"),
         )
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Settings of failure alerts: who gets them, who sends them, and through what."""
+
+    email: str | None
+    sender: str | None
+    # alerts.on_failure as set; None means on once an address is set.
+    on_failure: bool | None
+    api_key: str | None
+    api_url: str
+    # The user's zone, for the times in the emails.
+    zone: tzinfo = UTC
+
+    @classmethod
+    def from_config(cls, config: Config, zone: tzinfo = UTC) -> "AlertSettings":
+        return cls(
+            email=config.get("alerts.email"),
+            sender=config.get("alerts.from"),
+            on_failure=config.get("alerts.on_failure"),
+            api_key=config.get("resend_api_key"),
+            api_url=config.get("resend_api_url"),
+            zone=zone,
+        )
+
+    @property
+    def requested(self) -> bool:
+        """Return whether a post that fails is owed an alert."""
+        return bool(self.email) and self.on_failure is not False
+
+    def off_reason(self) -> str | None:
+        """Return why no alert is owed, or None when alerts are on."""
+        if not self.email:
+            return "no alerts.email address is set"
+        if self.on_failure is False:
+            return "alerts.on_failure is false"
+        return None
+
+    def missing(self) -> list[tuple[str, str]]:
+        """Return what else sending an email needs: (what is missing, how to set it)."""
+        needed = []
+        if not self.sender:
+            needed.append(
+                (
+                    "no sender address is set",
+                    "set RESEND_FROM_EMAIL, or alerts.from in config.toml"
+                    " ('rabb notify --from ADDRESS'), to an address on a domain"
+                    " verified in Resend",
+                )
+            )
+        if not self.api_key:
+            needed.append(
+                (
+                    "no Resend API key is set",
+                    "set RESEND_API_KEY, or resend_api_key in config.toml with"
+                    " mode 0600",
+                )
+            )
+        return needed
 
 
 def require_api_key(settings: PublishSettings) -> str:

@@ -1,0 +1,129 @@
+"""`rabb retry`: schedule FAILED and PARTIAL posts again."""
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from rabb_cli.commands.common import resolve_at
+from rabb_cli.completion import complete_post_id
+
+if TYPE_CHECKING:
+    from datetime import tzinfo
+
+    from rabb_cli.posts import RetryPlan
+
+
+def retry(
+    post_ids: Annotated[
+        list[int] | None,
+        typer.Argument(
+            metavar="ID",
+            help="Ids of FAILED or PARTIAL posts, as 'rabb list' shows.",
+            autocompletion=complete_post_id,
+            show_default=False,
+        ),
+    ] = None,
+    all_failed: Annotated[
+        bool,
+        typer.Option("--all-failed", help="Retry every FAILED and PARTIAL post."),
+    ] = False,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            metavar="WHEN",
+            help="Publish time, in the forms 'rabb schedule --at' takes"
+            " (default: now).",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show what would be retried; change nothing."),
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print what is retried as JSON.")
+    ] = False,
+) -> None:
+    """Schedule failed posts again; only the platforms that failed are sent."""
+    from rabb_cli import posts
+    from rabb_cli.context import get_context
+    from rabb_cli.errors import InvalidInput
+
+    if post_ids and all_failed:
+        raise InvalidInput(
+            "post ids and --all-failed contradict each other", "give one of them"
+        )
+    if not post_ids and not all_failed:
+        raise InvalidInput(
+            "no post to retry",
+            "give the ids of FAILED or PARTIAL posts, or --all-failed",
+        )
+    context = get_context()
+    when = resolve_at(at) if at else context.now()
+    plans = posts.retry_posts(
+        context.store, None if all_failed else post_ids, when, dry_run=dry_run
+    )
+    if json_output:
+        from rabb_cli.output import print_json
+
+        print_json({"dry_run": dry_run, "posts": [_plan_to_json(p) for p in plans]})
+    else:
+        _render(plans, context.zone, dry_run)
+
+
+def _render(plans: list["RetryPlan"], zone: "tzinfo", dry_run: bool) -> None:
+    from rabb_cli.output import warn
+    from rabb_cli.timeparse import format_local
+
+    if not plans:
+        typer.echo("No post is FAILED or PARTIAL; nothing to retry.")
+        return
+    for plan in plans:
+        when = format_local(plan.scheduled_for, zone)
+        if dry_run:
+            start = f"Would schedule post {plan.post_id}"
+        else:
+            start = f"Post {plan.post_id} is scheduled"
+        typer.echo(f"{start} again for {when}: {_method(plan)}")
+        if plan.outcome_unknown:
+            warn(
+                f"an earlier attempt at post {plan.post_id} got no answer, so Late"
+                " may have published it. The retry sends that attempt's idempotency"
+                " key again, and Late returns the post it has instead of publishing"
+                " it twice, but only for 24 hours after the attempt: after that,"
+                " check Late first"
+            )
+    if dry_run:
+        typer.echo("Dry run: nothing was changed.")
+    elif len(plans) == 1:
+        typer.echo("'rabb run-due' publishes it when it is due.")
+    else:
+        typer.echo("'rabb run-due' publishes them when they are due.")
+
+
+def _method(plan: "RetryPlan") -> str:
+    """Return how the post goes out again, and what stays as it is."""
+    retried = ", ".join(plan.retried)
+    if plan.late_post_id:
+        text = f"Late retries its post {plan.late_post_id} on {retried}"
+    else:
+        text = f"{retried} with idempotency key {plan.idempotency_key}"
+    if plan.published:
+        text += f"; {', '.join(plan.published)} stays published and is not sent again"
+    return text + "."
+
+
+def _plan_to_json(plan: "RetryPlan") -> dict[str, object]:
+    from rabb_cli.output import iso
+
+    return {
+        "id": plan.post_id,
+        "previous_status": plan.previous_status.value,
+        "scheduled_for": iso(plan.scheduled_for),
+        "retried": plan.retried,
+        "published": plan.published,
+        "method": "late_retry" if plan.late_post_id else "create_post",
+        "late_post_id": plan.late_post_id,
+        "idempotency_key": plan.idempotency_key,
+        "outcome_unknown": plan.outcome_unknown,
+    }

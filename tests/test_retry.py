@@ -1,0 +1,584 @@
+"""`rabb retry` against respx: which posts it takes, which key or endpoint the next
+run uses, and that a platform already published is never sent again.
+
+Each test runs the real commands in-process on a real SQLite file with the clock
+frozen. Late is a set of respx routes that check every createPost request.
+"""
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+import time_machine
+
+from tests.conftest import Cli, Result
+from tests.helpers import query
+from tests.late_respx import (
+    API_KEY,
+    created,
+    error,
+    failed_target,
+    late_post,
+    mock_late,
+    published_target,
+    route_creates,
+)
+from tests.test_run_due import ACCOUNTS, NOW, run_due, schedule, show
+
+
+@pytest.fixture
+def late(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
+    """Late behind respx, with an API key set and three connected accounts."""
+    monkeypatch.setenv("LATE_API_KEY", API_KEY)
+    with mock_late() as router:
+        router.get("/accounts").mock(
+            return_value=httpx.Response(200, json={"accounts": ACCOUNTS})
+        )
+        yield router
+
+
+def retry(cli: Cli, *args: str, at: Any = NOW) -> Result:
+    with time_machine.travel(at, tick=False):
+        return cli("retry", *args)
+
+
+def uid(home: Path, post_id: int) -> str:
+    rows = query(home / "rabb.db", "SELECT uid FROM post WHERE id = ?", (post_id,))
+    return str(rows[0][0])
+
+
+def partial_post(late_id: str = "late-2") -> dict[str, Any]:
+    return late_post(
+        late_id,
+        status="partial",
+        targets=[
+            published_target("twitter", "acc-x"),
+            failed_target("linkedin", "acc-li", "Token expired"),
+        ],
+    )
+
+
+def make_partial(cli: Cli, late: respx.MockRouter) -> tuple[int, respx.Route]:
+    """Publish a post to twitter and linkedin that Late publishes on twitter only."""
+    post_id = schedule(cli, "Both ways", "twitter", "linkedin")
+    create = route_creates(late, httpx.Response(207, json={"post": partial_post()}))
+    assert run_due(cli).exit_code == 3
+    assert show(cli, post_id)["status"] == "partial"
+    return post_id, create
+
+
+def make_failed(cli: Cli, late: respx.MockRouter, text: str = "Rejected") -> int:
+    """Schedule a post that Late rejects with a 400, run, and forget the request."""
+    post_id = schedule(cli, text, "twitter")
+    route = route_creates(late, error(400, "Content rejected"))
+    assert run_due(cli).exit_code == 3
+    assert show(cli, post_id)["status"] == "failed"
+    # The next route_creates returns this same route: start its count afresh.
+    route.reset()
+    return post_id
+
+
+# PARTIAL: only the platforms that failed
+
+
+def test_partial_retried_through_late(cli: Cli, late: respx.MockRouter) -> None:
+    post_id, create = make_partial(cli, late)
+    result = retry(cli, str(post_id))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"Post {post_id} is scheduled again for 2026-06-01 12:00 UTC: Late retries"
+        " its post late-2 on linkedin; twitter stays published and is not sent"
+        " again.",
+        "'rabb run-due' publishes it when it is due.",
+    ]
+    republished = late_post(
+        "late-2",
+        targets=[
+            published_target("twitter", "acc-x"),
+            published_target("linkedin", "acc-li"),
+        ],
+    )
+    late_retry = late.post("/posts/late-2/retry").mock(
+        return_value=httpx.Response(
+            200, json={"message": "Post published", "post": republished}
+        )
+    )
+
+    result = run_due(cli)
+    assert result.exit_code == 0, result.stderr
+    assert late_retry.call_count == 1
+    assert create.call_count == 1
+
+    stored = show(cli, post_id)
+    assert stored["status"] == "published"
+    twitter, linkedin = stored["targets"]
+    assert twitter["status"] == "published"
+    assert linkedin["status"] == "published"
+    assert linkedin["url"] == "https://linkedin.example/me/1"
+    assert stored["failure_reason"] is None
+
+
+def test_partial_edited_sends_failed_only(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    post_id, create = make_partial(cli, late)
+    assert cli("edit", str(post_id), "--text", "Both ways, better").exit_code == 0
+    result = retry(cli, str(post_id))
+    assert result.exit_code == 0
+    key = f"rabb-{uid(home, post_id)}-r2-f1"
+    assert f"linkedin with idempotency key {key}" in result.stdout
+    create.side_effect = None
+    create.return_value = created(
+        late_post("late-9", targets=[published_target("linkedin", "acc-li")])
+    )
+    assert run_due(cli).exit_code == 0
+    body = json.loads(create.calls.last.request.content)
+    assert body["platforms"] == [{"platform": "linkedin", "accountId": "acc-li"}]
+    assert body["content"] == "Both ways, better"
+    assert create.calls.last.request.headers["idempotency-key"] == key
+    stored = show(cli, post_id)
+    assert stored["status"] == "published"
+    assert stored["targets"][0]["url"] == "https://twitter.example/me/1"
+    assert stored["late_post_id"] == "late-9"
+
+
+def test_partial_failing_again_stays_partial(cli: Cli, late: respx.MockRouter) -> None:
+    post_id, create = make_partial(cli, late)
+    assert cli("edit", str(post_id), "--text", "Edited").exit_code == 0
+    retry(cli, str(post_id))
+    create.side_effect = None
+    create.return_value = error(
+        403, "Account disconnected", code="ACCOUNT_DISCONNECTED"
+    )
+    result = run_due(cli)
+    assert result.exit_code == 3
+    stored = show(cli, post_id)
+    assert stored["status"] == "partial"
+    twitter, linkedin = stored["targets"]
+    assert twitter["status"] == "published"
+    assert twitter["url"] == "https://twitter.example/me/1"
+    assert linkedin["status"] == "failed"
+    assert stored["failures"] == 2
+
+
+def test_refused_late_retry_creates_failed_only(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    post_id, create = make_partial(cli, late)
+    retry(cli, str(post_id))
+    refused = late.post("/posts/late-2/retry").mock(
+        return_value=error(400, "Post is not in a failed state")
+    )
+    late.get("/posts/late-2").mock(
+        return_value=httpx.Response(200, json={"post": partial_post()})
+    )
+    result = run_due(cli)
+    assert result.exit_code == 0
+    assert refused.call_count == 1
+    waiting = show(cli, post_id)
+    assert waiting["status"] == "scheduled"
+    assert waiting["attempts"] == 0
+    assert "Late refused to retry post late-2: HTTP 400" in waiting["last_error"]
+
+    create.side_effect = None
+    create.return_value = created(
+        late_post("late-3", targets=[published_target("linkedin", "acc-li")])
+    )
+    assert run_due(cli, at=NOW + timedelta(minutes=1)).exit_code == 0
+    assert refused.call_count == 1
+    body = json.loads(create.calls.last.request.content)
+    assert body["platforms"] == [{"platform": "linkedin", "accountId": "acc-li"}]
+    key = create.calls.last.request.headers["idempotency-key"]
+    assert key == f"rabb-{uid(home, post_id)}-r1-f1"
+    assert show(cli, post_id)["status"] == "published"
+
+
+def test_late_retry_409_waits_for_late(cli: Cli, late: respx.MockRouter) -> None:
+    post_id, create = make_partial(cli, late)
+    retry(cli, str(post_id))
+    late.post("/posts/late-2/retry").mock(
+        return_value=error(409, "Post is currently publishing")
+    )
+    republished = late_post(
+        "late-2",
+        targets=[
+            published_target("twitter", "acc-x"),
+            published_target("linkedin", "acc-li"),
+        ],
+    )
+    check = late.get("/posts/late-2").mock(
+        return_value=httpx.Response(200, json={"post": republished})
+    )
+    assert run_due(cli).exit_code == 0
+    assert show(cli, post_id)["status"] == "publishing"
+    assert run_due(cli, at=NOW + timedelta(minutes=1)).exit_code == 0
+    assert check.call_count == 1
+    assert create.call_count == 1
+    assert show(cli, post_id)["status"] == "published"
+
+
+def test_late_retry_404_recreates_next_time(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    post_id, create = make_partial(cli, late)
+    retry(cli, str(post_id))
+    late.post("/posts/late-2/retry").mock(return_value=error(404, "Post not found"))
+    assert run_due(cli).exit_code == 3
+    stored = show(cli, post_id)
+    assert stored["status"] == "partial"
+    assert "Late has no post late-2 any more" in stored["failure_reason"]
+
+    result = retry(cli, str(post_id))
+    key = f"rabb-{uid(home, post_id)}-r1-f2"
+    assert f"linkedin with idempotency key {key}" in result.stdout
+    create.side_effect = None
+    create.return_value = created(
+        late_post("late-4", targets=[published_target("linkedin", "acc-li")])
+    )
+    assert run_due(cli).exit_code == 0
+    assert json.loads(create.calls.last.request.content)["platforms"] == [
+        {"platform": "linkedin", "accountId": "acc-li"}
+    ]
+    assert show(cli, post_id)["status"] == "published"
+
+
+def test_edit_after_retry_leaves_late_copy(cli: Cli, late: respx.MockRouter) -> None:
+    post_id, create = make_partial(cli, late)
+    assert retry(cli, str(post_id), "--at", "in 1h").exit_code == 0
+    assert cli("edit", str(post_id), "--text", "New words").exit_code == 0
+    late_retry = late.post("/posts/late-2/retry").mock(
+        return_value=error(500, "never called")
+    )
+    create.side_effect = None
+    create.return_value = created(
+        late_post("late-5", targets=[published_target("linkedin", "acc-li")])
+    )
+    assert run_due(cli, at=NOW + timedelta(hours=1)).exit_code == 0
+    assert late_retry.call_count == 0
+    assert json.loads(create.calls.last.request.content)["content"] == "New words"
+
+
+# FAILED: which idempotency key
+
+
+def test_failed_retry_uses_new_key(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    post_id = make_failed(cli, late)
+    route = route_creates(late, created(late_post("late-6")))
+    result = retry(cli, str(post_id))
+    assert result.exit_code == 0
+    assert run_due(cli).exit_code == 0
+    key = f"rabb-{uid(home, post_id)}-r1-f1"
+    assert route.calls.last.request.headers["idempotency-key"] == key
+    assert show(cli, post_id)["status"] == "published"
+
+
+def test_failed_twice_keys_differ(cli: Cli, home: Path, late: respx.MockRouter) -> None:
+    post_id = make_failed(cli, late)
+    route = route_creates(late, error(422, "Invalid media"), created(late_post()))
+    retry(cli, str(post_id))
+    assert run_due(cli).exit_code == 3
+    retry(cli, str(post_id))
+    assert run_due(cli).exit_code == 0
+    prefix = f"rabb-{uid(home, post_id)}-r1"
+    keys = [call.request.headers["idempotency-key"] for call in route.calls]
+    assert keys == [f"{prefix}-f1", f"{prefix}-f2"]
+
+
+def test_edited_failed_post_new_revision_key(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    post_id = make_failed(cli, late)
+    assert cli("edit", str(post_id), "--text", "Fixed text").exit_code == 0
+    route = route_creates(late, created(late_post()))
+    retry(cli, str(post_id))
+    run_due(cli)
+    key = route.calls.last.request.headers["idempotency-key"]
+    assert key == f"rabb-{uid(home, post_id)}-r2-f1"
+
+
+def test_unknown_outcome_reuses_key(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    post_id = schedule(cli, "Maybe sent", "twitter")
+    route = route_creates(late, error(503, "Unavailable"))
+    for hour in range(4):
+        run_due(cli, at=NOW + timedelta(hours=hour))
+    stored = show(cli, post_id)
+    assert stored["status"] == "failed"
+    assert stored["outcome_unknown"] is True
+    first_key = route.calls.last.request.headers["idempotency-key"]
+
+    result = retry(cli, str(post_id), at=NOW + timedelta(hours=4))
+    assert result.exit_code == 0
+    assert f"twitter with idempotency key {first_key}" in result.stdout
+    assert "got no answer, so Late may have published it" in result.stderr
+    route = route_creates(
+        late,
+        httpx.Response(
+            200, json={"message": "Post already exists", "post": late_post("late-7")}
+        ),
+    )
+    assert run_due(cli, at=NOW + timedelta(hours=4)).exit_code == 0
+    assert route.calls.last.request.headers["idempotency-key"] == first_key
+    assert show(cli, post_id)["late_post_id"] == "late-7"
+
+
+# What retry changes, and what it rejects
+
+
+def test_retry_resets_attempts_and_reason(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    post_id = make_failed(cli, late)
+    before = show(cli, post_id)
+    assert before["attempts"] == 1
+    assert before["failure_reason"]
+    result = retry(cli, str(post_id), at=NOW + timedelta(hours=2))
+    assert result.exit_code == 0
+    stored = show(cli, post_id)
+    assert stored["status"] == "scheduled"
+    assert stored["attempts"] == 0
+    assert stored["failure_reason"] is None
+    assert stored["last_error"] is None
+    assert stored["next_attempt_at"] is None
+    assert stored["scheduled_for"] == "2026-06-01T14:00:00Z"
+    assert stored["targets"][0]["status"] == "pending"
+    assert stored["targets"][0]["error"] is None
+    assert stored["failures"] == 1
+
+
+def test_retry_at_later_time(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = make_failed(cli, late)
+    route = route_creates(late, created(late_post()))
+    result = retry(cli, str(post_id), "--at", "in 2h")
+    assert result.exit_code == 0
+    assert "scheduled again for 2026-06-01 14:00 UTC" in result.stdout
+    run_due(cli, at=NOW + timedelta(hours=1))
+    assert route.call_count == 0
+    run_due(cli, at=NOW + timedelta(hours=2))
+    assert route.call_count == 1
+    assert show(cli, post_id)["status"] == "published"
+
+
+def test_retry_at_past_rejected(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = make_failed(cli, late)
+    result = retry(cli, str(post_id), "--at", "2026-05-01 10:00")
+    assert result.exit_code == 2
+    assert "is in the past" in result.stderr
+    assert show(cli, post_id)["status"] == "failed"
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (
+            "published",
+            "post 1 is PUBLISHED, so it cannot be retried: there is nothing to retry."
+            " To publish the same text again, compose a new post.",
+        ),
+        (
+            "publishing",
+            "post 1 is PUBLISHING, so it cannot be retried: a run or Late is"
+            " publishing it right now. Wait until it settles, then check"
+            " 'rabb show 1'.",
+        ),
+        (
+            "draft",
+            "post 1 is DRAFT, so it cannot be retried: it was never sent. Schedule it"
+            " with 'rabb schedule 1 --at WHEN'.",
+        ),
+        (
+            "scheduled",
+            "post 1 is SCHEDULED, so it cannot be retried: it is waiting for its time"
+            " already. 'rabb run-due' publishes it when it is due; see 'rabb show 1'.",
+        ),
+    ],
+)
+def test_retry_rejects_status(
+    cli: Cli, home: Path, late: respx.MockRouter, status: str, message: str
+) -> None:
+    schedule(cli, "Not failed", "twitter", due=NOW + timedelta(hours=1))
+    connection = sqlite3.connect(home / "rabb.db")
+    connection.execute("UPDATE post SET status = ?", (status,))
+    connection.commit()
+    connection.close()
+    database = home / "rabb.db"
+    before = database.read_bytes()
+    result = retry(cli, "1")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == f"rabb: error: {message}\n"
+    assert database.read_bytes() == before
+
+
+def test_retry_published_post_exits_2(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Went out", "twitter")
+    route = route_creates(late, created(late_post()))
+    assert run_due(cli).exit_code == 0
+    result = retry(cli, str(post_id))
+    assert result.exit_code == 2
+    assert "is PUBLISHED, so it cannot be retried" in result.stderr
+    run_due(cli, at=NOW + timedelta(hours=1))
+    assert route.call_count == 1
+    assert show(cli, post_id)["status"] == "published"
+
+
+def test_one_bad_id_changes_nothing(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = make_failed(cli, late)
+    result = retry(cli, str(post_id), "99")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "rabb: error: post 99 not found. Run 'rabb list' to see the post ids.\n"
+    )
+    assert show(cli, post_id)["status"] == "failed"
+
+
+def test_partial_with_nothing_left_rejected(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    post_id, _ = make_partial(cli, late)
+    assert cli("edit", str(post_id), "-p", "twitter").exit_code == 0
+    result = retry(cli, str(post_id))
+    assert result.exit_code == 2
+    assert "every platform it still goes to is published" in result.stderr
+    assert show(cli, post_id)["status"] == "partial"
+
+
+def test_ids_or_all_failed_required(cli: Cli, late: respx.MockRouter) -> None:
+    neither = retry(cli)
+    assert neither.exit_code == 2
+    assert neither.stderr == (
+        "rabb: error: no post to retry. Give the ids of FAILED or PARTIAL posts, or"
+        " --all-failed.\n"
+    )
+    both = retry(cli, "1", "--all-failed")
+    assert both.exit_code == 2
+    assert "contradict each other" in both.stderr
+
+
+def test_all_failed(cli: Cli, late: respx.MockRouter) -> None:
+    ok = schedule(cli, "Fine", "twitter")
+    bad = [schedule(cli, f"Bad {n}", "twitter") for n in range(2)]
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if json.loads(request.content)["content"].startswith("Bad"):
+            return error(400, "No")
+        return created(late_post())
+
+    late.post("/posts").mock(side_effect=answer)
+    run_due(cli)
+    result = retry(cli, "--all-failed", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["dry_run"] is False
+    assert [item["id"] for item in data["posts"]] == bad
+    assert data["posts"][0]["method"] == "create_post"
+    assert data["posts"][0]["previous_status"] == "failed"
+    assert show(cli, ok)["status"] == "published"
+    assert all(show(cli, post_id)["status"] == "scheduled" for post_id in bad)
+    again = retry(cli, "--all-failed")
+    assert again.exit_code == 0
+    assert again.stdout == "No post is FAILED or PARTIAL; nothing to retry.\n"
+
+
+def test_dry_run_changes_nothing(cli: Cli, home: Path, late: respx.MockRouter) -> None:
+    partial_id, _ = make_partial(cli, late)
+    failed_id = make_failed(cli, late, "Failed one")
+    database = home / "rabb.db"
+    before = database.read_bytes()
+    result = retry(cli, "--all-failed", "--dry-run")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        f"Would schedule post {partial_id} again for 2026-06-01 12:00 UTC: Late"
+        " retries its post late-2 on linkedin; twitter stays published and is not"
+        " sent again.",
+        f"Would schedule post {failed_id} again for 2026-06-01 12:00 UTC: twitter"
+        f" with idempotency key rabb-{uid(home, failed_id)}-r1-f1.",
+        "Dry run: nothing was changed.",
+    ]
+    assert database.read_bytes() == before
+
+
+def test_retry_json_late_method(cli: Cli, late: respx.MockRouter) -> None:
+    post_id, _ = make_partial(cli, late)
+    result = retry(cli, str(post_id), "--json", "--dry-run")
+    data = json.loads(result.stdout)
+    assert data == {
+        "dry_run": True,
+        "posts": [
+            {
+                "id": post_id,
+                "previous_status": "partial",
+                "scheduled_for": "2026-06-01T12:00:00Z",
+                "retried": ["linkedin"],
+                "published": ["twitter"],
+                "method": "late_retry",
+                "late_post_id": "late-2",
+                "idempotency_key": None,
+                "outcome_unknown": False,
+            }
+        ],
+    }
+
+
+def test_run_due_dry_run_names_method(cli: Cli, late: respx.MockRouter) -> None:
+    post_id, _ = make_partial(cli, late)
+    retry(cli, str(post_id))
+    result = run_due(cli, "--dry-run")
+    assert (
+        f"post {post_id} (due 2026-06-01 12:00 UTC): would ask Late to retry its post"
+        " late-2 on the platforms that failed (attempt 1 of 4)" in result.stdout
+    )
+
+
+def test_two_accounts_one_platform(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LATE_API_KEY", API_KEY)
+    accounts = [
+        {"_id": "acc-a", "platform": "twitter", "username": "alpha", "isActive": True},
+        {"_id": "acc-b", "platform": "twitter", "username": "beta", "isActive": True},
+    ]
+    with mock_late() as late:
+        late.get("/accounts").mock(
+            return_value=httpx.Response(200, json={"accounts": accounts})
+        )
+        post_id = schedule(cli, "Two handles", "twitter:@alpha", "twitter:@beta")
+        first = late_post(
+            "late-a",
+            status="partial",
+            targets=[
+                published_target("twitter", "acc-a"),
+                failed_target("twitter", "acc-b", "Nope"),
+            ],
+        )
+        create = route_creates(late, httpx.Response(207, json={"post": first}))
+        assert run_due(cli).exit_code == 3
+        assert cli("edit", str(post_id), "--text", "Two handles again").exit_code == 0
+        retry(cli, str(post_id))
+        # Late's response names the platform but not the account.
+        again = late_post(
+            "late-b",
+            status="failed",
+            targets=[{"platform": "twitter", "status": "failed", "errorMessage": "No"}],
+        )
+        create.side_effect = None
+        create.return_value = httpx.Response(207, json={"post": again})
+        assert run_due(cli).exit_code == 3
+
+    body = json.loads(create.calls.last.request.content)
+    assert body["platforms"] == [{"platform": "twitter", "accountId": "acc-b"}]
+
+    stored = show(cli, post_id)
+    assert stored["status"] == "partial"
+    alpha, beta = stored["targets"]
+    assert alpha["status"] == "published"
+    assert alpha["url"] == "https://twitter.example/me/1"
+    assert beta["status"] == "failed"
+    assert beta["error"] == "No"
