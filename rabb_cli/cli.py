@@ -207,7 +207,11 @@ def _report(message: str, error: BaseException) -> None:
 
         text = "".join(traceback.format_exception(error))
         sys.stderr.write(redact(text))
-    one_line = " ".join(redact(message).split())
+    from rabb_cli.output import printable
+
+    # Messages quote values from the user and from Late, such as account names,
+    # so control characters appear as escapes and cannot act on the terminal.
+    one_line = printable(redact(message), one_line=True)
     sys.stderr.write(f"rabb: error: {one_line}\n")
 
 
