@@ -129,10 +129,12 @@ def _run_app(args: list[str]) -> int:
     _set_debug(args)
     try:
         from rabb_cli.app import app
+        from rabb_cli.helptext import use_plain_arguments
         from rabb_cli.startup import skip_flag_conversion
 
         command = typer.main.get_command(app)
         skip_flag_conversion(command)
+        use_plain_arguments(command)
         # Click's protocol: the shell's completion script sets _RABB_COMPLETE.
         if os.environ.get("_RABB_COMPLETE"):
             from rabb_cli.shells import prepare_completion
