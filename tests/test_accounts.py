@@ -193,3 +193,16 @@ def test_schedule_and_edit_check_accounts(cli: Cli, late: respx.MockRouter) -> N
     assert "no X account '@nobody'" in edited.stderr
     assert cli("edit", "1", "-p", "bluesky").exit_code == 0
     assert cli("schedule", "1", "--at", "in 1h").exit_code == 0
+
+
+@pytest.mark.parametrize("body", [b"<html>oops</html>", b"[1, 2]", b""])
+def test_accounts_unreadable_answer(
+    cli: Cli, late: respx.MockRouter, body: bytes
+) -> None:
+    late.get("/accounts").mock(return_value=httpx.Response(200, content=body))
+    result = cli("accounts")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "rabb: error: cannot read the accounts from Late: its answer is not a JSON"
+    )
+    assert "internal error" not in result.stderr
