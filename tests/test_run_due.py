@@ -9,7 +9,6 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -36,22 +35,6 @@ from tests.late_respx import (
 from tests.late_schema import assert_valid_create_post, body_errors
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-ACCOUNTS = [
-    {"_id": "acc-x", "platform": "twitter", "username": "me", "isActive": True},
-    {"_id": "acc-li", "platform": "linkedin", "username": "me-li", "isActive": True},
-    {"_id": "acc-bsky", "platform": "bluesky", "username": "me.bsky", "isActive": True},
-]
-
-
-@pytest.fixture
-def late(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
-    """Late behind respx, with an API key set and three connected accounts."""
-    monkeypatch.setenv("LATE_API_KEY", API_KEY)
-    with mock_late() as router:
-        router.get("/accounts").mock(
-            return_value=httpx.Response(200, json={"accounts": ACCOUNTS})
-        )
-        yield router
 
 
 def schedule(cli: Cli, text: str, *targets: str, due: datetime = NOW) -> int:
