@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, col, select
 
@@ -31,21 +31,31 @@ SCHEMA_VERSION = len(MIGRATIONS)
 class Store:
     """Access to one database file."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, database: Path) -> None:
         self.engine = engine
+        self.database = database
         self._writer = engine.execution_options(begin_immediate=True)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """Yield a session in a write transaction that commits on success."""
-        with Session(self._writer, expire_on_commit=False) as session, session.begin():
-            yield session
+        try:
+            with (
+                Session(self._writer, expire_on_commit=False) as session,
+                session.begin(),
+            ):
+                yield session
+        except OperationalError as error:
+            raise database_error(self.database, error) from error
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """Yield a session for reading; it never takes the write lock."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            yield session
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                yield session
+        except OperationalError as error:
+            raise database_error(self.database, error) from error
 
     def get_post(self, session: Session, post_id: int) -> Post:
         post = session.get(Post, post_id)
@@ -123,15 +133,45 @@ def open_store(database: Path) -> Store:
         migrate(engine, database)
     except (sqlite3.DatabaseError, DatabaseError) as error:
         engine.dispose()
-        reason = getattr(error, "orig", None) or error
-        raise RabbError(
-            f"cannot open the database {database} ({reason})",
-            "check the file, or restore it from a backup",
-        ) from error
+        raise database_error(database, error) from error
     except Exception:
         engine.dispose()
         raise
-    return Store(engine)
+    return Store(engine, database)
+
+
+def database_error(database: Path, error: Exception) -> RabbError:
+    """Return a RabbError that says why SQLite failed on `database` and what to do.
+
+    Keeps SQLAlchemy's text out: it repeats the statement and its parameters, which
+    can hold post text.
+    """
+    reason = str(getattr(error, "orig", None) or error)
+    if "locked" in reason:
+        return RabbError(
+            f"the database {database} is locked by another process",
+            "wait for it to finish (a long 'rabb run-due', for example), then try"
+            " again",
+        )
+    if "readonly" in reason or "read-only" in reason:
+        return RabbError(
+            f"cannot write to the database {database}, which is read-only",
+            "check the permissions of the file and of its folder",
+        )
+    if "unable to open" in reason:
+        return RabbError(
+            f"cannot open the database {database}",
+            "check that its folder exists and that you may read and write it",
+        )
+    if "disk" in reason and "full" in reason:
+        return RabbError(
+            f"cannot write to the database {database}: the disk is full",
+            "free some space, then try again",
+        )
+    return RabbError(
+        f"cannot open the database {database} ({reason})",
+        "check the file, or restore it from a backup",
+    )
 
 
 def migrate(engine: Engine, database: Path) -> None:

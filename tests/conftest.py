@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
+import respx
 
 from rabb_cli.cli import run
 from rabb_cli.context import options, reset_context
+from tests.late_respx import ACCOUNTS, API_KEY, mock_late
 
 if TYPE_CHECKING:
     from tests.fake_late import FakeLate
@@ -98,6 +101,17 @@ class Cli:
         code = run(list(args))
         captured = self.capsys.readouterr()
         return Result(code, captured.out, captured.err)
+
+
+@pytest.fixture
+def late(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
+    """Late behind respx, with an API key set and three connected accounts."""
+    monkeypatch.setenv("LATE_API_KEY", API_KEY)
+    with mock_late() as router:
+        router.get("/accounts").mock(
+            return_value=httpx.Response(200, json={"accounts": ACCOUNTS})
+        )
+        yield router
 
 
 @pytest.fixture

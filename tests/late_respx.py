@@ -14,6 +14,12 @@ from tests.late_schema import assert_valid_create_post
 # machine, and a request without a route fails the test.
 BASE_URL = "https://zernio.com/api"
 API_KEY = "sk_" + "7c" * 32
+# The connected accounts the shared `late` fixture serves.
+ACCOUNTS = [
+    {"_id": "acc-x", "platform": "twitter", "username": "me", "isActive": True},
+    {"_id": "acc-li", "platform": "linkedin", "username": "me-li", "isActive": True},
+    {"_id": "acc-bsky", "platform": "bluesky", "username": "me.bsky", "isActive": True},
+]
 
 
 @contextmanager

@@ -263,3 +263,16 @@ def test_account_error_escapes_values(cli: Cli, late: respx.MockRouter) -> None:
     assert "\x1b" not in result.stderr
     assert "@\\x1b[31mred[/red] must be reconnected in Late" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("body", [b"<html>oops</html>", b"[1, 2]", b""])
+def test_accounts_unreadable_answer(
+    cli: Cli, late: respx.MockRouter, body: bytes
+) -> None:
+    late.get("/accounts").mock(return_value=httpx.Response(200, content=body))
+    result = cli("accounts")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "rabb: error: cannot read the accounts from Late: its answer is not a JSON"
+    )
+    assert "internal error" not in result.stderr

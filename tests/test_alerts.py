@@ -23,12 +23,10 @@ from rabb_cli.publish.due import DueCheck, check_due, format_time
 from tests.conftest import Cli
 from tests.helpers import query, write_config
 from tests.late_respx import (
-    API_KEY,
     created,
     error,
     failed_target,
     late_post,
-    mock_late,
     published_target,
 )
 from tests.late_schema import assert_valid_create_post
@@ -42,20 +40,9 @@ from tests.resend_respx import (
     sent_emails,
     sent_keys,
 )
-from tests.test_run_due import ACCOUNTS, NOW, run_due, schedule, show
+from tests.test_run_due import NOW, run_due, schedule, show
 
 LEASE = timedelta(minutes=15)
-
-
-@pytest.fixture
-def late(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
-    """Late behind respx, with an API key set and three connected accounts."""
-    monkeypatch.setenv("LATE_API_KEY", API_KEY)
-    with mock_late() as router:
-        router.get("/accounts").mock(
-            return_value=httpx.Response(200, json={"accounts": ACCOUNTS})
-        )
-        yield router
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import random
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 
@@ -134,3 +135,13 @@ def test_pacer_defers_long_wait() -> None:
     pacer.observe({"retry-after": "600"}, 429)
     assert pacer.reserve() == NOW + timedelta(seconds=600)
     assert clock.slept == []
+
+
+def test_far_http_date_capped() -> None:
+    far = "Wed, 21 Oct 2099 07:28:00 GMT"
+    assert parse_retry_after(far, NOW) == NOW + MAX_SERVER_WAIT
+
+
+def test_near_http_date_kept() -> None:
+    near = format_datetime(NOW + timedelta(minutes=5), usegmt=True)
+    assert parse_retry_after(near, NOW) == NOW + timedelta(minutes=5)

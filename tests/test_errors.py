@@ -52,36 +52,49 @@ def test_every_option_has_help(cli: Cli) -> None:
             assert getattr(parameter, "help", None), f"{name} {parameter.name}"
 
 
-def test_internal_error_without_traceback(home: Path) -> None:
-    home.mkdir(parents=True)
-    database = home / "rabb.db"
-    sqlite3.connect(database).execute(
-        "CREATE TABLE post (id INTEGER)"
-    ).connection.close()
-    connection = sqlite3.connect(database)
-    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-    connection.commit()
-    result = run_rabb("list")
-    stderr = result.stderr.decode()
-    assert result.returncode == 1
-    assert stderr.startswith("rabb: error: internal error: ")
-    assert "--debug" in stderr
-    assert "Traceback" not in stderr
-    assert len(stderr.splitlines()) == 1
+def _break_listing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make `rabb list` hit an unexpected error, as a bug would."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("unexpected state")
+
+    monkeypatch.setattr("rabb_cli.store.Store.list_posts", broken)
 
 
-def test_debug_shows_traceback(home: Path) -> None:
+def test_internal_error_without_traceback(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _break_listing(monkeypatch)
+    result = cli("list")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "rabb: error: internal error: RuntimeError: unexpected state (run again"
+        " with --debug for the traceback)\n"
+    )
+
+
+def test_debug_shows_traceback(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    _break_listing(monkeypatch)
+    result = cli("--debug", "list")
+    assert result.exit_code == 1
+    assert "Traceback (most recent call last)" in result.stderr
+    last_line = result.stderr.rstrip().splitlines()[-1]
+    assert last_line == "rabb: error: internal error: RuntimeError: unexpected state"
+
+
+def test_damaged_schema_names_database(home: Path) -> None:
     home.mkdir(parents=True)
     database = home / "rabb.db"
     connection = sqlite3.connect(database)
     connection.execute("CREATE TABLE post (id INTEGER)")
     connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     connection.commit()
-    result = run_rabb("--debug", "list")
+    result = run_rabb("list")
     stderr = result.stderr.decode()
     assert result.returncode == 1
-    assert "Traceback (most recent call last)" in stderr
-    assert stderr.rstrip().splitlines()[-1].startswith("rabb: error: internal error")
+    assert stderr.startswith(f"rabb: error: cannot open the database {database}")
+    assert "SELECT" not in stderr
+    assert len(stderr.splitlines()) == 1
 
 
 def test_key_redacted_from_debug_traceback(home: Path) -> None:

@@ -7,7 +7,6 @@ frozen. Late is a set of respx routes that check every createPost request.
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,18 +28,7 @@ from tests.late_respx import (
     published_target,
     route_creates,
 )
-from tests.test_run_due import ACCOUNTS, NOW, run_due, schedule, show
-
-
-@pytest.fixture
-def late(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
-    """Late behind respx, with an API key set and three connected accounts."""
-    monkeypatch.setenv("LATE_API_KEY", API_KEY)
-    with mock_late() as router:
-        router.get("/accounts").mock(
-            return_value=httpx.Response(200, json={"accounts": ACCOUNTS})
-        )
-        yield router
+from tests.test_run_due import NOW, run_due, schedule, show
 
 
 def retry(cli: Cli, *args: str, at: Any = NOW) -> Result:

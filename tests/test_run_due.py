@@ -9,7 +9,6 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -36,22 +35,6 @@ from tests.late_respx import (
 from tests.late_schema import assert_valid_create_post, body_errors
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-ACCOUNTS = [
-    {"_id": "acc-x", "platform": "twitter", "username": "me", "isActive": True},
-    {"_id": "acc-li", "platform": "linkedin", "username": "me-li", "isActive": True},
-    {"_id": "acc-bsky", "platform": "bluesky", "username": "me.bsky", "isActive": True},
-]
-
-
-@pytest.fixture
-def late(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
-    """Late behind respx, with an API key set and three connected accounts."""
-    monkeypatch.setenv("LATE_API_KEY", API_KEY)
-    with mock_late() as router:
-        router.get("/accounts").mock(
-            return_value=httpx.Response(200, json={"accounts": ACCOUNTS})
-        )
-        yield router
 
 
 def schedule(cli: Cli, text: str, *targets: str, due: datetime = NOW) -> int:
@@ -524,7 +507,10 @@ def test_409_conflict_costs_no_attempt(cli: Cli, late: respx.MockRouter) -> None
         200, json={"message": "Post already exists", "post": late_post()}
     )
     route = route_creates(late, conflict, replay)
-    assert run_due(cli).exit_code == 0
+    first = run_due(cli)
+    assert first.exit_code == 0
+    assert "costing no attempt: " in first.stdout
+    assert "attempt 0" not in first.stdout
     stored = show(cli, post_id)
     assert stored["status"] == "scheduled"
     assert stored["attempts"] == 0
@@ -537,6 +523,22 @@ def test_409_conflict_costs_no_attempt(cli: Cli, late: respx.MockRouter) -> None
 
 
 # Lateness and stopped runs
+
+
+def test_too_late_after_unknown_outcome(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Timed out, then slept", "twitter")
+    route = route_creates(late, httpx.ReadTimeout("no answer"))
+    assert run_due(cli).exit_code == 0
+    assert show(cli, post_id)["outcome_unknown"] is True
+
+    result = run_due(cli, at=NOW + timedelta(hours=25))
+
+    reason = show(cli, post_id)["failure_reason"]
+    assert result.exit_code == 3
+    assert route.call_count == 1
+    assert reason.startswith("not sent again: it was due ")
+    assert "Late may have published it" in reason
+    assert "not published" not in reason
 
 
 def test_too_late_fails_without_request(cli: Cli, late: respx.MockRouter) -> None:
@@ -891,6 +893,23 @@ def test_outbox_config_file(cli: Cli, home: Path) -> None:
     schedule(cli, "From config", "bluesky")
     assert run_due(cli).exit_code == 0
     assert show(cli, 1)["status"] == "published"
+
+
+def test_outbox_folder_blocked_retries(cli: Cli, home: Path) -> None:
+    write_config(home, '[publish]\npublisher = "outbox"\n')
+    schedule(cli, "Blocked outbox", "bluesky")
+    (home / "state").mkdir(parents=True)
+    (home / "state" / "outbox").write_text("a file where the folder belongs")
+
+    result = run_due(cli)
+
+    post = show(cli, 1)
+    assert result.exit_code == 0, result.stderr
+    assert post["status"] == "scheduled"
+    assert post["attempts"] == 1
+    assert post["next_attempt_at"] is not None
+    assert "cannot create the folder" in result.stdout
+    assert "internal error" not in result.stderr
 
 
 # Pacing and claims

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, DateTime, MetaData, Table, create_engine, insert, select
+from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
 from rabb_cli import migrations
@@ -212,3 +213,43 @@ def test_stored_time_without_z_rejected() -> None:
     assert read.tzinfo is UTC
     with pytest.raises(ValueError, match="not in UTC"):
         column.process_result_value("2026-08-23T07:00:00.000000", None)
+
+
+def test_locked_database_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "rabb.db"
+    open_store(database).close()
+    monkeypatch.setattr("rabb_cli.store.BUSY_TIMEOUT_SECONDS", 0.2)
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        store = open_store(database)
+        with pytest.raises(RabbError) as raised, store.write() as session:
+            session.add(make_post())
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    message = str(raised.value)
+    assert message.startswith(f"the database {database} is locked by another process")
+    assert "INSERT" not in message
+    assert "BEGIN" not in message
+
+
+def test_read_only_database_one_line(tmp_path: Path) -> None:
+    database = tmp_path / "rabb.db"
+    store = open_store(database)
+    with store.write() as session:
+        session.add(make_post(text="secret draft text"))
+    store.close()
+    # A read-only connection stands in for a file the user may not write.
+    read_only = create_engine(
+        f"sqlite:///file:{database}?mode=ro&uri=true", poolclass=NullPool
+    )
+    from rabb_cli.store import Store
+
+    with pytest.raises(RabbError) as raised, Store(read_only, database).write() as s:
+        s.add(make_post(text="another secret"))
+    message = str(raised.value)
+    assert "read-only" in message
+    assert "secret" not in message

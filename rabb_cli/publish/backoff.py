@@ -25,9 +25,10 @@ _EPOCH_THRESHOLD = 1_000_000_000
 _MILLISECONDS_THRESHOLD = 1_000_000_000_000
 # 9999-12-31, the last day datetime can hold.
 _MAX_TIMESTAMP = 253_402_214_400
-# Longer waits that a server requests are cut to this, which keeps the datetime
-# arithmetic in range.
-MAX_SERVER_WAIT = timedelta(days=30)
+# Longer waits that a server requests are cut to this. Late's longest documented
+# waits (an account's daily publishing cap, and its cooldown after failures) end
+# within 24 hours, so a longer Retry-After is a faulty header, not a real limit.
+MAX_SERVER_WAIT = timedelta(hours=24)
 
 
 def backoff_delay(
@@ -92,7 +93,8 @@ def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
     try:
         seconds = float(text)
     except ValueError:
-        return _parse_http_date(text)
+        moment = _parse_http_date(text)
+        return None if moment is None else min(moment, now + MAX_SERVER_WAIT)
     if not math.isfinite(seconds) or seconds < 0:
         return None
     return now + timedelta(seconds=min(seconds, MAX_SERVER_WAIT.total_seconds()))

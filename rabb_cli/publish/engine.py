@@ -219,7 +219,10 @@ class Engine:
         claim = self._claim(post_id)
         if claim is None:
             return None
-        outcome = claim.preflight or self._send(claim)
+        try:
+            outcome = claim.preflight or self._send(claim)
+        except Exception as error:
+            outcome = _failed_send(claim.post_id, error)
         if outcome.kind is OutcomeKind.UNAUTHORIZED:
             self._stop.set()
         return self._record(claim, outcome)
@@ -341,13 +344,21 @@ class Engine:
         due_at = post.scheduled_for or now
         lateness = now - due_at
         if lateness > self.settings.max_lateness:
-            reason = (
-                f"not published: it was due {format_duration(lateness)} ago, more than"
-                f" max_lateness ({format_duration(self.settings.max_lateness)});"
-                " the computer was probably asleep or off"
+            late = (
+                f"it was due {format_duration(lateness)} ago, more than max_lateness"
+                f" ({format_duration(self.settings.max_lateness)})"
             )
             if post.attempt_key:
-                reason += f", and {UNKNOWN_OUTCOME_NOTE}"
+                # An earlier attempt may have gone out, so "not published" would
+                # be a claim rabb cannot make.
+                reason = (
+                    f"not sent again: {late}; an earlier attempt got no answer, so"
+                    f" {UNKNOWN_OUTCOME_NOTE}"
+                )
+            else:
+                reason = (
+                    f"not published: {late}; the computer was probably asleep or off"
+                )
             return Outcome(OutcomeKind.FAILED, reason=reason)
         if kind is DueKind.RESEND and post.attempts >= self.settings.max_attempts:
             return Outcome(
@@ -586,3 +597,18 @@ def run_due(
     if alerts is not None:
         report.alerts = send_alerts(store, alerts, report, settings.lease, clock)
     return report
+
+
+def _failed_send(post_id: int, error: Exception) -> Outcome:
+    """Turn an error raised while sending (a local fault, or a bug) into a retry.
+
+    The claim is given back instead of left to the lease. Whether the request
+    reached Late is unknown, so the post keeps its idempotency key for the retry.
+    """
+    message = error.message if isinstance(error, RabbError) else f"{error}"
+    logger.error("post %d: sending failed: %s", post_id, message)
+    return Outcome(
+        OutcomeKind.RETRY,
+        reason=f"sending failed: {' '.join(message.split())}",
+        outcome_unknown=True,
+    )

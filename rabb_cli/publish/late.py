@@ -317,7 +317,15 @@ class LateClient:
                 f"cannot fetch the accounts from Late: {_status_text(response)}",
                 "try again later",
             )
-        return _parse_accounts(_json_object(response))
+        try:
+            body = _json_object(response)
+        except ValueError as error:
+            raise RabbError(
+                "cannot read the accounts from Late: its answer is not a JSON object",
+                "check late_base_url, which should point at Late's API, such as"
+                " https://zernio.com/api",
+            ) from error
+        return _parse_accounts(body)
 
 
 def _timeout(read: timedelta) -> httpx.Timeout:

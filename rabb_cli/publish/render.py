@@ -54,15 +54,22 @@ def _details(outcome: PostOutcome, zone: tzinfo, max_attempts: int) -> str:
         published = f"published on {urls}; " if urls else ""
         return f"{published}failed on {reason}"
     if action is Action.RETRY:
-        return (
-            f"at {when} after attempt {outcome.attempt} of {max_attempts} failed:"
-            f" {reason}"
-        )
+        return _retry_details(outcome, when, max_attempts)
     if action is Action.WAITING:
         return f"{reason}; next check at {when}"
     if action is Action.DEFERRED:
         return f"until {when}: {reason}"
     return reason
+
+
+def _retry_details(outcome: PostOutcome, when: str, max_attempts: int) -> str:
+    reason = outcome.reason or ""
+    if outcome.attempt == 0:
+        # A conflict (Late still busy with the same key) costs no attempt.
+        return f"at {when}, costing no attempt: {reason}"
+    return (
+        f"at {when} after attempt {outcome.attempt} of {max_attempts} failed: {reason}"
+    )
 
 
 def _urls_text(urls: list[tuple[str, str]]) -> str:
