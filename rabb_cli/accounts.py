@@ -86,9 +86,11 @@ def resolve_target(spec: TargetSpec, accounts: Sequence[Account]) -> Account:
             f"no {label} account can post: {names} must be reconnected in Late",
             "reconnect it in Late, then run 'rabb accounts'",
         )
+    connected = _connected(accounts)
+    also = f"; {connected}" if connected else ""
     raise InvalidInput(
         f"no {label} account is connected in Late",
-        f"connect one in Late and run 'rabb accounts'; {_connected(accounts)}",
+        f"connect one in Late and run 'rabb accounts'{also}",
     )
 
 
@@ -119,9 +121,10 @@ def _named_account(
     if not matches:
         known = _choices(on_platform, accounts) if on_platform else None
         hint = f"choose one: {known}" if known else _connected(accounts)
+        refresh = "run 'rabb accounts' to refresh the list"
         raise InvalidInput(
             f"no {label} account {requested!r} is connected in Late",
-            f"{hint}; run 'rabb accounts' to refresh the list",
+            f"{hint}; {refresh}" if hint else f"connect it in Late, then {refresh}",
         )
     if len(matches) > 1:
         raise InvalidInput(
@@ -146,10 +149,11 @@ def _choices(
     return ", ".join(f"-p {target_for(a, accounts)}" for a in options)
 
 
-def _connected(accounts: Sequence[Account]) -> str:
+def _connected(accounts: Sequence[Account]) -> str | None:
+    """Return the accounts that can post, as `connected: ...`, or None."""
     usable = [a for a in accounts if a.can_post]
     if not usable:
-        return "no account that can post is connected"
+        return None
     return "connected: " + ", ".join(f"{a.platform}:{a.handle}" for a in usable)
 
 

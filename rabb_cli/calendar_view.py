@@ -130,7 +130,10 @@ def render_calendar(
         if lines:
             lines.append(Text())
         title = f"{month.title} ({zone_name(zone)})"
-        lines.append(_centred(title, drawn_width) if grid else Text(title, DAY_STYLE))
+        if grid:
+            lines.append(_centred(title, drawn_width))
+        else:
+            lines.append(Text(cut(title, drawn_width), DAY_STYLE))
         if grid:
             lines.extend(_grid_lines(month, today, cell_width - 2))
         else:

@@ -129,10 +129,12 @@ def _run_app(args: list[str]) -> int:
     _set_debug(args)
     try:
         from rabb_cli.app import app
+        from rabb_cli.helptext import use_plain_arguments
         from rabb_cli.startup import skip_flag_conversion
 
         command = typer.main.get_command(app)
         skip_flag_conversion(command)
+        use_plain_arguments(command)
         # Click's protocol: the shell's completion script sets _RABB_COMPLETE.
         if os.environ.get("_RABB_COMPLETE"):
             from rabb_cli.shells import prepare_completion
@@ -207,7 +209,11 @@ def _report(message: str, error: BaseException) -> None:
 
         text = "".join(traceback.format_exception(error))
         sys.stderr.write(redact(text))
-    one_line = " ".join(redact(message).split())
+    from rabb_cli.output import printable
+
+    # Messages quote values from the user and from Late, such as account names,
+    # so control characters appear as escapes and cannot act on the terminal.
+    one_line = printable(redact(message), one_line=True)
     sys.stderr.write(f"rabb: error: {one_line}\n")
 
 

@@ -326,9 +326,9 @@ def _set_in_document(document: Any, name: str, value: Any) -> None:
     if value is None:
         table.pop(key, None)
     elif isinstance(value, timedelta):
-        from rabb_cli.timeparse import format_duration
+        from rabb_cli.timeparse import format_setting_duration
 
-        table[key] = format_duration(value).replace(" ", "")
+        table[key] = format_setting_duration(value)
     else:
         table[key] = value
 

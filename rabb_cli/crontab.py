@@ -4,10 +4,11 @@ A crontab is handled as text decoded with `surrogateescape`, so bytes that are n
 UTF-8 survive the round trip. Lines are split at `\\n` only: a `\\r` before it, a
 missing newline at the end and blank lines all stay as they were.
 
-rabb's line goes at the top. cron applies a `NAME=value` line only to the entries
-below it (cronie and the Vixie cron family copy the environment as they read
-each entry), so at the top the line runs with cron's defaults, such as
-SHELL=/bin/sh for which it is quoted, whatever the rest of the file sets.
+rabb's line goes at the end. cron applies a `NAME=value` line only to the entries
+below it, because cronie and the Vixie cron family copy the environment as they
+read each entry. At the end, the user's MAILTO, PATH and SHELL apply to rabb's
+line as they do to the user's own lines. So the line uses only syntax that the
+usual shells read alike (see `rabb_cli.timer.cron_line`).
 """
 
 from rabb_cli.timer import CRON_MARKER
@@ -45,13 +46,16 @@ def with_line(text: str, line: str) -> str:
     """Return `text` with rabb's line set to `line`.
 
     An existing rabb line is replaced in place, and any further copies are
-    dropped. Without one, `line` goes first.
+    dropped. Without one, `line` goes last: after the final line break, or before
+    a last line that has none, so that removing it restores `text` byte for byte.
     """
     new_line = line + "\n"
     lines = split_lines(text)
     positions = [index for index, old in enumerate(lines) if is_rabb_line(old)]
     if not positions:
-        return new_line + text
+        if lines and not lines[-1].endswith("\n"):
+            return "".join(lines[:-1]) + new_line + lines[-1]
+        return text + new_line
 
     kept = [old for index, old in enumerate(lines) if index not in positions[1:]]
     kept[positions[0]] = new_line

@@ -43,8 +43,10 @@ def command_help() -> Iterator[tuple[list[str], str]]:
     """Yield the words of each command (such as ["rabb", "timer", "install"]) and
     its `--help` text, the root first, in the order `--help` lists them."""
     from rabb_cli.app import app
+    from rabb_cli.helptext import use_plain_arguments
 
     root = typer.main.get_command(app)
+    use_plain_arguments(root)
     yield from _walk(root, _context(root, PROGRAM, None), [PROGRAM])
 
 

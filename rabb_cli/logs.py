@@ -10,10 +10,17 @@ LOGGER_NAME = "rabb"
 
 
 class RedactingFilter(logging.Filter):
-    """Mask registered keys and bearer tokens in every record before it is written."""
+    """Mask registered keys and bearer tokens in every record before it is written.
+
+    The message also becomes one line with control characters shown as escapes,
+    because it may quote a response from Late, and a line break or an escape
+    sequence in it would forge log lines or act on the terminal.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
+        from rabb_cli.output import printable
+
+        record.msg = printable(redact(record.getMessage()), one_line=True)
         record.args = None
         return True
 

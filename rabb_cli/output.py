@@ -29,19 +29,72 @@ STATUS_STYLES = {
     PostStatus.PARTIAL: "yellow",
     PostStatus.FAILED: "red",
 }
+LIST_COLUMNS = ("ID", "STATUS", "WHEN", "PLATFORMS", "TEXT")
+# The columns `rabb list` leaves out, in this order, when the terminal is narrow.
+LIST_DROP_ORDER = ("PLATFORMS", "WHEN")
+MIN_LIST_TEXT_WIDTH = 10
+MAX_PLATFORMS_WIDTH = 24
+# The width of output that is not a terminal when a command turns wrapping off.
+UNWRAPPED_WIDTH = 100_000
 # Bidirectional overrides can make text display in an order other than stored.
 _BIDI_CONTROLS = set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A))
 
 
-def make_console(stderr: bool = False) -> "Console":
-    """Return a Rich console that uses colour only when `colour_enabled` allows."""
+def make_console(stderr: bool = False, *, wrap: bool = True) -> "Console":
+    """Return a Rich console that uses colour only when `colour_enabled` allows.
+
+    Off a terminal, lines carry no trailing spaces (Rich pads table cells to the
+    column width), and with `wrap` off they have no width limit, so text and URLs
+    print whole instead of being folded at 80 columns.
+    """
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
+    terminal = _is_terminal(stream)
+    target: Any = stream if terminal else _LineEndTrimmer(stream)
+    width = None if terminal or wrap else UNWRAPPED_WIDTH
     if colour_enabled(stream):
-        return Console(file=stream, highlight=False)
+        return Console(file=target, highlight=False, width=width)
     # color_system=None drops every style, bold included, not just the colours.
-    return Console(file=stream, highlight=False, color_system=None, emoji=False)
+    return Console(
+        file=target, highlight=False, color_system=None, emoji=False, width=width
+    )
+
+
+def _is_terminal(stream: Any) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+class _LineEndTrimmer:
+    """A text stream that drops the spaces before each line break it passes on.
+
+    Spaces at the end of a write are held back until the next write shows whether
+    a line break or more text follows them.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.held = ""
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self.stream, "encoding", None) or "utf-8"
+
+    def isatty(self) -> bool:
+        return False
+
+    def write(self, text: str) -> int:
+        lines = (self.held + text).split("\n")
+        last = lines.pop()
+        kept = last.rstrip(" ")
+        self.held = last[len(kept) :]
+        out = "".join(line.rstrip(" ") + "\n" for line in lines) + kept
+        self.stream.write(out)
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
 
 
 def printable(text: str, *, one_line: bool = False) -> str:
@@ -69,8 +122,8 @@ def print_json(data: Any) -> None:
 
 
 def warn(message: str) -> None:
-    """Print a one-line warning to stderr."""
-    sys.stderr.write(f"rabb: warning: {message}\n")
+    """Print a one-line warning to stderr, control characters made visible."""
+    sys.stderr.write(f"rabb: warning: {printable(message, one_line=True)}\n")
 
 
 def iso(value: datetime | None) -> str | None:
@@ -126,7 +179,11 @@ def when_text(post: "Post", zone: tzinfo) -> str:
 
 
 def render_post_list(posts: list["Post"], zone: tzinfo) -> None:
-    """Print posts as a table: id, status, local time, platforms and text."""
+    """Print posts as a table: id, status, local time, platforms and text.
+
+    On a narrow terminal PLATFORMS goes first, then WHEN, so that ID, STATUS and
+    some text always fit.
+    """
     from rich.table import Table
     from rich.text import Text
 
@@ -134,23 +191,62 @@ def render_post_list(posts: list["Post"], zone: tzinfo) -> None:
     if not posts:
         console.print("No posts match.")
         return
-    # expand=True lets the TEXT column (the only one with a ratio) take whatever
-    # width is left, so the narrow columns are never squeezed first.
+    rows = [
+        {
+            "ID": Text(str(post.id)),
+            "STATUS": status_text(post.post_status),
+            "WHEN": Text(when_text(post, zone)),
+            "PLATFORMS": Text(printable(_selectors(post), one_line=True)),
+            "TEXT": Text(printable(post.text, one_line=True)),
+        }
+        for post in posts
+    ]
+    widths = _list_widths(rows)
+    shown = _list_columns(widths, console.width)
+    # expand=True lets TEXT (the only column with a ratio) take whatever width is
+    # left, so the narrow columns are never squeezed first.
     table = Table(box=None, pad_edge=False, header_style="bold", expand=True)
-    table.add_column("ID", justify="right", no_wrap=True, min_width=2)
-    table.add_column("STATUS", no_wrap=True, min_width=10)
-    table.add_column("WHEN", no_wrap=True, min_width=16)
-    table.add_column("PLATFORMS", no_wrap=True, overflow="ellipsis", max_width=24)
-    table.add_column("TEXT", no_wrap=True, overflow="ellipsis", ratio=1, min_width=8)
-    for post in posts:
-        table.add_row(
-            str(post.id),
-            status_text(post.post_status),
-            when_text(post, zone),
-            Text(", ".join(target.selector for target in post.targets)),
-            Text(printable(post.text, one_line=True)),
-        )
+    for name in shown:
+        if name == "TEXT":
+            table.add_column(name, no_wrap=True, overflow="ellipsis", ratio=1)
+        else:
+            table.add_column(
+                name,
+                justify="right" if name == "ID" else "left",
+                no_wrap=True,
+                overflow="ellipsis",
+                min_width=widths[name],
+                max_width=widths[name],
+            )
+    for row in rows:
+        table.add_row(*(row[name] for name in shown))
     console.print(table)
+
+
+def _selectors(post: "Post") -> str:
+    return ", ".join(target.selector for target in post.targets)
+
+
+def _list_widths(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Return the width each column of `rows` needs, header included."""
+    widths = {
+        name: max([len(name), *(row[name].cell_len for row in rows)])
+        for name in LIST_COLUMNS
+    }
+    widths["PLATFORMS"] = min(widths["PLATFORMS"], MAX_PLATFORMS_WIDTH)
+    return widths
+
+
+def _list_columns(widths: dict[str, int], width: int) -> list[str]:
+    """Return the columns that leave TEXT at least MIN_LIST_TEXT_WIDTH cells."""
+    shown = list(LIST_COLUMNS)
+    for dropped in LIST_DROP_ORDER:
+        fixed = sum(widths[name] for name in shown if name != "TEXT")
+        # Rich puts two spaces between columns.
+        if width - fixed - 2 * (len(shown) - 1) >= MIN_LIST_TEXT_WIDTH:
+            break
+        shown.remove(dropped)
+    return shown
 
 
 def render_post_detail(
@@ -159,14 +255,15 @@ def render_post_detail(
     next_steps: list[str],
     extra_rows: list[tuple[str, str]] | None = None,
 ) -> None:
-    """Print one post in full: fields, text, per-platform results and next steps.
+    """Print one post in full: fields, texts, per-platform results and next steps.
 
     `extra_rows` (label, value) follow the post's own fields, such as its alert.
+    Off a terminal nothing is wrapped, so texts and URLs print whole.
     """
     from rich.table import Table
     from rich.text import Text
 
-    console = make_console()
+    console = make_console(wrap=False)
     heading = Text(f"Post {post.id}  ")
     heading.append_text(status_text(post.post_status))
     console.print(heading)
@@ -180,6 +277,11 @@ def render_post_detail(
 
     console.print(Text("\nText", style="bold"))
     console.print(Text(printable(post.text)))
+    for target in post.targets:
+        if target.text:
+            title = f"\nText for {printable(target.selector, one_line=True)}"
+            console.print(Text(title, style="bold"))
+            console.print(Text(printable(target.text)))
 
     console.print(Text("\nPlatforms", style="bold"))
     targets = Table(box=None, pad_edge=False, header_style="bold")
@@ -189,7 +291,9 @@ def render_post_detail(
         outcome = target.url or target.error or ""
         selector = target.selector + (" (own text)" if target.text else "")
         targets.add_row(
-            Text(selector), Text(target.status), Text(printable(outcome, one_line=True))
+            Text(printable(selector, one_line=True)),
+            Text(target.status),
+            Text(printable(outcome, one_line=True)),
         )
     console.print(targets)
 
@@ -204,9 +308,10 @@ def _detail_rows(post: "Post", zone: tzinfo) -> list[tuple[str, str]]:
     if post.published_at:
         rows.append(("Published", _local_and_utc(post.published_at, zone)))
     if post.media:
-        rows.append(
-            ("Media", "\n".join(f"{m['type']}: {m['url']}" for m in post.media))
-        )
+        media = [
+            f"{m['type']}: {printable(m['url'], one_line=True)}" for m in post.media
+        ]
+        rows.append(("Media", "\n".join(media)))
     if post.attempts:
         rows.append(("Attempts", str(post.attempts)))
     if post.failures:

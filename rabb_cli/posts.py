@@ -442,7 +442,8 @@ def next_commands(post: Post) -> list[str]:
             "rabb run-due --dry-run",
         ]
     if status is PostStatus.PUBLISHING:
-        return [f"rabb show {post_id}"]
+        # doctor reports a post stuck in PUBLISHING and what the next run does.
+        return ["rabb doctor", "rabb run-due --dry-run"]
     if status in (PostStatus.FAILED, PostStatus.PARTIAL):
         return [f"rabb retry {post_id}", f"rabb edit {post_id}"]
     return []

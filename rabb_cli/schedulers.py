@@ -81,7 +81,7 @@ def build_plan(
     interval: Interval,
     paths: Paths,
     publish_timeout: timedelta,
-    max_attempts: int,
+    concurrency: int,
     environ: Mapping[str, str],
     program: list[str],
 ) -> TimerPlan:
@@ -90,7 +90,7 @@ def build_plan(
         interval=interval,
         command=[*program, "run-due"],
         environment=timer_environment(environ),
-        timeout=service_timeout(publish_timeout, max_attempts),
+        timeout=service_timeout(publish_timeout, concurrency),
         paths=paths,
     )
 
@@ -295,10 +295,14 @@ class Cron:
     def probe(self) -> str | None:
         return None if self.available() else "crontab not found on PATH"
 
-    def line(self, plan: TimerPlan) -> str:
-        """Return the crontab line for `plan`; raises RabbError without flock."""
+    def line(self, plan: TimerPlan, *, require_flock: bool = True) -> str:
+        """Return the crontab line for `plan`.
+
+        Raises RabbError when flock is not on PATH, unless `require_flock` is off,
+        in which case the line calls `flock` by name.
+        """
         flock = shutil.which("flock")
-        if flock is None:
+        if flock is None and require_flock:
             raise RabbError(
                 "flock not found on PATH, and the crontab line needs it so that"
                 " runs never overlap",
@@ -308,7 +312,7 @@ class Cron:
             plan.interval,
             plan.command,
             plan.environment,
-            os.path.abspath(flock),
+            os.path.abspath(flock) if flock else "flock",
             str(plan.paths.lock_file),
             str(plan.paths.log_file),
         )
@@ -398,6 +402,26 @@ def choose_backend(requested: str | None) -> Systemd | Cron:
         " --user') nor crontab is available",
         "install cron, or run 'rabb run-due' every minute from another scheduler",
     )
+
+
+def backend_to_print(requested: str | None) -> tuple[Systemd | Cron, str]:
+    """Return the back end `rabb timer install --print` shows, and why.
+
+    That is the requested one, else the one `install` would choose. Where neither
+    can be used, it is systemd when `systemctl` is on PATH and cron otherwise, so
+    that `--print` works on any machine.
+    """
+    if requested is not None:
+        backend = Systemd() if requested == "systemd" else Cron()
+        return backend, f"as requested with --{requested}"
+    systemd = Systemd()
+    if systemd.available():
+        return systemd, "because 'systemctl --user' responds"
+    if Cron().available():
+        return Cron(), "because no systemd user manager responds"
+    if shutil.which("systemctl") is not None:
+        return systemd, "because systemctl is on PATH, though it does not respond"
+    return Cron(), "because neither systemctl nor crontab is on PATH"
 
 
 def require_available(backend: Systemd | Cron) -> None:

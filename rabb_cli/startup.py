@@ -28,7 +28,7 @@ def skip_flag_conversion(command: Command) -> None:
     The parser already yields True, False or None for a flag, so converting adds
     nothing. Every subcommand's --help parses the root's flags, --help included.
     """
-    for parameter in _parameters(command):
+    for parameter in command_parameters(command):
         descriptor = getattr(parameter, "type_descriptor", None)
         is_flag = getattr(parameter, "is_flag", False)
         if is_flag and descriptor is not None and descriptor.annotation is bool:
@@ -41,11 +41,11 @@ def skip_all_conversion(command: Command) -> None:
     Only for TAB completion, which parses the words before the cursor to learn
     which parameter comes next and never runs a command.
     """
-    for parameter in _parameters(command):
+    for parameter in command_parameters(command):
         _pass_through(parameter)
 
 
-def _parameters(
+def command_parameters(
     command: Command, parent: Context | None = None, name: str = "rabb"
 ) -> Iterator[Parameter]:
     # get_params() also returns the --help option, which click creates on first
@@ -55,7 +55,7 @@ def _parameters(
     )
     yield from command.get_params(context)
     for child_name, child in getattr(command, "commands", {}).items():
-        yield from _parameters(child, context, child_name)
+        yield from command_parameters(child, context, child_name)
 
 
 def _pass_through(parameter: Parameter) -> None:

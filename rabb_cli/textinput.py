@@ -54,7 +54,11 @@ def read_stdin(stream: BinaryIO) -> str:
 
 
 def edit_text(initial: str = "") -> str:
-    """Open the user's editor on `initial` and return the text above the scissors."""
+    """Open the user's editor on `initial` and return the text above the scissors.
+
+    Raises RabbError (exit 1) when the editor fails or the saved text is empty,
+    which is how the user cancels.
+    """
     command = _editor_command()
     with tempfile.TemporaryDirectory(prefix="rabb-") as folder:
         path = Path(folder) / "POST_EDITMSG"
@@ -69,7 +73,9 @@ def edit_text(initial: str = "") -> str:
         if completed.returncode != 0:
             raise RabbError(
                 f"editor {command[0]!r} exited with status {completed.returncode},"
-                " so nothing was saved"
+                " so nothing was saved",
+                "save and quit the editor normally to keep the text, or set $VISUAL"
+                " or $EDITOR to an editor that works here",
             )
         raw = path.read_bytes()
     try:
@@ -78,7 +84,15 @@ def edit_text(initial: str = "") -> str:
         raise InvalidInput(
             "the edited text is not valid UTF-8", "save the file as UTF-8"
         ) from error
-    return text.split(SCISSORS, 1)[0].rstrip()
+    text = text.split(SCISSORS, 1)[0].rstrip()
+    if not text.strip():
+        # As with `git commit`, saving an empty post cancels: exit 1, not an error
+        # in the input (2).
+        raise RabbError(
+            "the post is empty, so it was cancelled and nothing was saved",
+            "to save it, write the text above the scissors line",
+        )
+    return text
 
 
 def _editor_command() -> list[str]:

@@ -7,10 +7,11 @@ Unicode code points.
 """
 
 import ipaddress
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePosixPath
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from rabb_cli.errors import InvalidInput
 
@@ -58,6 +59,10 @@ PLATFORMS: dict[str, Platform] = {
         Platform("slack", "Slack", 40000),
     )
 }
+
+# The largest limit of any platform. Longer text fails before any platform counts
+# it, because counting X's weighted length of megabytes takes minutes.
+MAX_TEXT_LENGTH = max(platform.limit for platform in PLATFORMS.values())
 
 # Names people type for a platform whose API name differs.
 ALIASES = {"x": "twitter", "google": "googlebusiness", "gbp": "googlebusiness"}
@@ -113,15 +118,29 @@ def parse_platform(name: str) -> Platform:
 
 def parse_target(text: str) -> TargetSpec:
     """Parse `twitter` or `twitter:@handle` into a platform and an optional account."""
-    name, _, account = text.partition(":")
+    name, separator, account = text.partition(":")
     platform = parse_platform(name)
+    if not separator:
+        return TargetSpec(platform.name)
     account = account.strip()
-    if ":" in text and not account:
+    if not account.lstrip("@"):
         raise InvalidInput(
             f"missing account after ':' in {text!r}",
             f"write '{platform.name}' or '{platform.name}:@handle'",
         )
-    return TargetSpec(platform.name, account or None)
+    if any(char.isspace() or is_invisible(char) for char in account):
+        raise InvalidInput(
+            f"invalid account {account!r} in {text!r}: a handle has no white space"
+            " or control characters",
+            f"write it as 'rabb accounts' shows it, such as '{platform.name}:@handle'",
+        )
+    return TargetSpec(platform.name, account)
+
+
+def is_invisible(char: str) -> bool:
+    """Return whether `char` is a control or format character (such as ESC or an
+    RTL override), which would act on the terminal or hide text."""
+    return unicodedata.category(char) in ("Cc", "Cf")
 
 
 def parse_targets(values: list[str]) -> list[TargetSpec]:
@@ -155,7 +174,14 @@ def text_length(platform: Platform, text: str) -> int:
 
 
 def require_text(text: str) -> None:
-    """Raise InvalidInput when `text` is empty or only white space."""
+    """Raise InvalidInput when `text` is empty, only white space, or longer than any
+    platform accepts (MAX_TEXT_LENGTH characters)."""
+    if len(text) > MAX_TEXT_LENGTH:
+        raise InvalidInput(
+            f"text too long: {len(text):,} characters, where no platform accepts"
+            f" more than {MAX_TEXT_LENGTH:,}",
+            "shorten it, or check that the right file was piped in",
+        )
     if not text.strip():
         raise InvalidInput(
             "the post text is empty", "write some text, or pipe it in on stdin"
@@ -163,7 +189,10 @@ def require_text(text: str) -> None:
 
 
 def check_text(text: str, platform_name: str, *, has_media: bool = False) -> None:
-    """Raise InvalidInput when `text` is empty or too long for the platform."""
+    """Raise InvalidInput when `text` is empty or too long for the platform.
+
+    The size check of require_text comes first, so huge text is never counted.
+    """
     require_text(text)
     platform = PLATFORMS[platform_name]
     limit = (
@@ -183,21 +212,25 @@ def check_text(text: str, platform_name: str, *, has_media: bool = False) -> Non
 def parse_media(url: str) -> MediaItem:
     """Check a media URL and return it with the media type of its extension.
 
-    The URL must be http(s) with a public host, because Late fetches the file from
-    the internet. The type comes from the path's extension; a query string such as
-    a signature is ignored.
+    The URL must be http(s) with a public host and a valid port, because Late
+    fetches the file from the internet. It may not contain white space, control
+    characters or credentials, which rabb would print and send. The type comes
+    from the path's extension; a query string such as a signature is ignored.
     """
     cleaned = url.strip()
     if not cleaned:
         raise InvalidInput(
             "empty media URL", "give a URL such as https://example.com/photo.jpg"
         )
+    _check_url_characters(cleaned)
     parts = urlsplit(cleaned)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise InvalidInput(
             f"invalid media URL {url!r}",
             "use an http or https URL such as https://example.com/photo.jpg",
         )
+    _check_port(parts, cleaned)
+    _check_credentials(parts)
     _check_public_host(parts.hostname, url)
 
     extension = PurePosixPath(parts.path).suffix.lower().lstrip(".")
@@ -209,6 +242,46 @@ def parse_media(url: str) -> MediaItem:
             f"the URL's path must end in one of .{known.replace(', ', ', .')}",
         )
     return MediaItem(cleaned, media_type)
+
+
+def _check_url_characters(url: str) -> None:
+    # Checked before urlsplit, which silently drops tabs and line breaks.
+    for char in url:
+        if char.isspace():
+            raise InvalidInput(
+                f"media URL {url!r} contains white space ({char!r})",
+                "encode a space as %20, or copy the URL again from the browser",
+            )
+        if is_invisible(char):
+            kind = "control" if unicodedata.category(char) == "Cc" else "format"
+            raise InvalidInput(
+                f"media URL {url!r} contains the {kind} character U+{ord(char):04X}",
+                "copy the URL again, without hidden characters",
+            )
+
+
+def _check_port(parts: SplitResult, url: str) -> None:
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise InvalidInput(
+            f"invalid port in media URL {url!r}",
+            "use a port from 1 to 65535, or leave the port out",
+        )
+
+
+def _check_credentials(parts: SplitResult) -> None:
+    if parts.username is None and parts.password is None:
+        return
+    host = parts.netloc.rpartition("@")[2]
+    shown = urlunsplit(parts._replace(netloc=f"***@{host}"))
+    raise InvalidInput(
+        f"media URL {shown!r} contains a user name or password",
+        "Late fetches media without credentials, and rabb would print and send"
+        " them. Use a public URL, or a signed link without 'user:password@'",
+    )
 
 
 def _check_public_host(host: str, url: str) -> None:

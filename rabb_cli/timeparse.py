@@ -26,6 +26,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rabb_cli.errors import InvalidInput
 
+# Durations of at least this many seconds (48 hours) are shown in days.
+DAYS_FROM_SECONDS = 48 * 3600
 _UNIT_SECONDS = {
     "s": 1,
     "sec": 1,
@@ -236,16 +238,35 @@ def _duration_parts(text: str) -> list[tuple[timedelta, bool]]:
 
 
 def format_duration(span: timedelta) -> str:
-    """Return `span` as a short text such as `2h 5m` or `3d 4h`, to the second."""
+    """Return `span` as a short text such as `2h 5m` or `3d 4h`, to the second.
+
+    Only the two largest units are kept. Days start at 48 hours, because people
+    write a day and a bit as hours (`24h`, `36h`), as rabb's settings do.
+    """
+    parts = _duration_units(span)
+    return " ".join(parts[:2]) if parts else "0s"
+
+
+def format_setting_duration(span: timedelta) -> str:
+    """Return a duration setting exactly, as config.toml takes it: `24h`, `1h30m`,
+    `0.5s`, and days from 48 hours (`3d`)."""
+    seconds = abs(span.total_seconds())
+    if seconds != int(seconds):
+        return f"{seconds:g}s"
+    return "".join(_duration_units(span)) or "0s"
+
+
+def _duration_units(span: timedelta) -> list[str]:
     seconds = int(abs(span.total_seconds()))
-    if seconds == 0:
-        return "0s"
+    units = [("h", 3600), ("m", 60), ("s", 1)]
+    if seconds >= DAYS_FROM_SECONDS:
+        units.insert(0, ("d", 86400))
     parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+    for unit, size in units:
         count, seconds = divmod(seconds, size)
         if count:
             parts.append(f"{count}{unit}")
-    return " ".join(parts[:2])
+    return parts
 
 
 def format_utc(instant: datetime) -> str:

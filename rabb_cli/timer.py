@@ -9,6 +9,7 @@ number of hours that divides a day. Only those repeat evenly as a cron `*/N` ste
 and the same set is used for systemd so that both back ends behave alike.
 """
 
+import math
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -25,6 +26,11 @@ CRON_MARKER = "# rabb-timer: managed by 'rabb timer install'"
 UNIT_HEADER = (
     "# Written by 'rabb timer install'. Remove it with 'rabb timer uninstall'."
 )
+
+# The number of due posts, each as slow as `publish.timeout`, that one run may
+# publish before systemd stops it (see service_timeout).
+SLOW_RUN_POSTS = 100
+SERVICE_OVERHEAD = timedelta(minutes=5)
 
 MINUTE_STEPS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30)
 HOUR_STEPS = (1, 2, 3, 4, 6, 8, 12, 24)
@@ -130,19 +136,22 @@ def accuracy(interval: Interval) -> timedelta:
     return min(max(sixtieth, timedelta(seconds=1)), timedelta(minutes=1))
 
 
-def service_timeout(publish_timeout: timedelta, max_attempts: int) -> timedelta:
-    """Return the `TimeoutStartSec=` of the service: the longest publish plus 1min.
+def service_timeout(publish_timeout: timedelta, concurrency: int) -> timedelta:
+    """Return the `TimeoutStartSec=` of the service.
 
     systemd stops a oneshot service that is still running after TimeoutStartSec,
     and its default of 90s is shorter than one slow publish request
-    (`publish.timeout`, 300s by default). The limit leaves room for
-    `publish.max_attempts` requests of up to `publish.timeout` each, one after
-    another, and a minute for start-up and the store.
+    (`publish.timeout`, 5m by default). A run makes one attempt per due post,
+    `publish.concurrency` posts at a time, so its length grows with the number
+    of due posts. The limit leaves room for SLOW_RUN_POSTS posts that each take
+    the whole `publish.timeout`, plus SERVICE_OVERHEAD for start-up, the store,
+    the accounts and alerts: 2h10m with the defaults. A run that needs longer is
+    stuck rather than slow. systemd then stops it, the posts it claimed are sent
+    again after `publish.lease` with the same idempotency key, and the others stay
+    due for the next run.
     """
-    # NOTE: a run with more due posts than publish.concurrency publishes them in
-    # several rounds and can take longer than this. systemd then stops it, and the
-    # posts it had not reached stay due for the next run.
-    return publish_timeout * max_attempts + timedelta(minutes=1)
+    rounds = math.ceil(SLOW_RUN_POSTS / max(concurrency, 1))
+    return publish_timeout * rounds + SERVICE_OVERHEAD
 
 
 def next_cron_run(interval: Interval, after: datetime, zone: tzinfo) -> datetime:
@@ -183,7 +192,8 @@ def service_unit(
     ]
     lines += [environment_assignment(name, environment[name]) for name in environment]
     lines += [
-        "# Longest publish: publish.timeout x publish.max_attempts + 1min.",
+        f"# Room for {SLOW_RUN_POSTS} due posts that each take publish.timeout,",
+        "# publish.concurrency at a time, plus 5min. A longer run is stuck.",
         f"TimeoutStartSec={int(timeout.total_seconds())}",
     ]
     return "\n".join(lines) + "\n"
@@ -262,6 +272,11 @@ def cron_line(
 
     `flock -n` skips a run while the previous one still holds the lock, and all
     output is appended to `log_file`. The line ends with CRON_MARKER.
+
+    cron runs the line with the crontab's SHELL, /bin/sh unless the user set
+    another. So the line uses only POSIX syntax that dash, bash, zsh and fish 3.1
+    or newer read alike: `NAME=value` before the command, single quotes, `>>` and
+    `2>&1`, and a `#` comment. A csh-family SHELL cannot run it.
     """
     assignments = [f"{name}={cron_word(environment[name])}" for name in environment]
     words = [
@@ -279,7 +294,7 @@ def cron_line(
 
 
 def cron_word(word: str) -> str:
-    """Quote one word for the /bin/sh that cron starts, then escape `%` for cron.
+    """Quote one word for the shell that cron starts, then escape `%` for cron.
 
     cron ends the command at an unescaped `%` and feeds the rest to stdin, and it
     turns `\\%` into `%` before it passes the line to the shell. How a backslash
@@ -293,7 +308,12 @@ def cron_word(word: str) -> str:
             " backslash as the start of an escape",
             "use a path without backslashes, or use --systemd",
         )
-    return shlex.quote(word).replace("%", "\\%")
+    quoted = shlex.quote(word)
+    if quoted == word and word.startswith("="):
+        # zsh replaces an unquoted `=name`, even in an assignment, with the path of
+        # the command `name`. shlex left the word bare, so it has no quote in it.
+        quoted = f"'{word}'"
+    return quoted.replace("%", "\\%")
 
 
 def _reject_control(text: str, where: str) -> None:

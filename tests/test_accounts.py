@@ -195,6 +195,76 @@ def test_schedule_and_edit_check_accounts(cli: Cli, late: respx.MockRouter) -> N
     assert cli("schedule", "1", "--at", "in 1h").exit_code == 0
 
 
+def test_resolve_without_usable_account_says_it_once() -> None:
+    cache = [account("ig-1", "instagram", "gram", can_post=False)]
+    with pytest.raises(InvalidInput) as raised:
+        resolve_target(TargetSpec("twitter"), cache)
+    assert str(raised.value) == (
+        "no X account is connected in Late. Connect one in Late and run"
+        " 'rabb accounts'."
+    )
+    with pytest.raises(InvalidInput) as named:
+        resolve_target(TargetSpec("twitter", "@carol"), cache)
+    assert str(named.value) == (
+        "no X account '@carol' is connected in Late. Connect it in Late, then run"
+        " 'rabb accounts' to refresh the list."
+    )
+
+
+def test_accounts_outbox_without_key(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RABB_PUBLISHER", "outbox")
+    result = cli("accounts")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "rabb: error: no Late API key is set, and listing accounts always asks Late."
+        " Set LATE_API_KEY (or ZERNIO_API_KEY), or late_api_key in config.toml with"
+        " mode 0600; 'rabb accounts --cached' lists the accounts saved before.\n"
+    )
+    assert "RABB_PUBLISHER" not in result.stderr
+
+
+ESCAPED_REMOTE = [
+    {
+        "_id": "ig\x1b[2J",
+        "platform": "instagram",
+        "username": "\x1b[31mred[/red]",
+        "displayName": "Name\x07\u202egnp.exe",
+        "isActive": True,
+    },
+    {"_id": "ig-2", "platform": "instagram", "username": "plain", "isActive": True},
+]
+
+
+def test_accounts_escape_values_from_late(cli: Cli, late: respx.MockRouter) -> None:
+    late.get("/accounts").mock(
+        return_value=httpx.Response(200, json={"accounts": ESCAPED_REMOTE})
+    )
+    result = cli("accounts")
+    assert result.exit_code == 0, result.stderr
+    assert "\x1b" not in result.stdout
+    assert "\x07" not in result.stdout
+    assert "\u202e" not in result.stdout
+    assert "instagram:@\\x1b[31mred[/red]" in result.stdout
+    assert "Name\\x07\\u202egnp.exe" in result.stdout
+    assert "ig\\x1b[2J" in result.stdout
+    listed = json.loads(cli("accounts", "--json").stdout)
+    assert listed[0]["username"] == "\x1b[31mred[/red]"
+
+
+def test_account_error_escapes_values(cli: Cli, late: respx.MockRouter) -> None:
+    disconnected = [{**ESCAPED_REMOTE[0], "isActive": False}]
+    # One instagram account, and it cannot post.
+    late.get("/accounts").mock(
+        return_value=httpx.Response(200, json={"accounts": disconnected})
+    )
+    cli("accounts")
+    result = cli("compose", "hi", "-p", "instagram")
+    assert result.exit_code == 2
+    assert "\x1b" not in result.stderr
+    assert "@\\x1b[31mred[/red] must be reconnected in Late" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
 @pytest.mark.parametrize("body", [b"<html>oops</html>", b"[1, 2]", b""])
 def test_accounts_unreadable_answer(
     cli: Cli, late: respx.MockRouter, body: bytes

@@ -430,11 +430,11 @@ def test_transient_error_gives_up_later(
         run_due(cli, at=NOW + timedelta(hours=hours))
     assert show(cli, post_id)["alerts"][0]["status"] == "pending"
     result = run_due(cli, at=NOW + timedelta(hours=25))
-    assert "failed and is not retried: gave up after 5 attempts in 1d" in result.stderr
+    assert "failed and is not retried: gave up after 5 attempts in 24h" in result.stderr
     [alert] = show(cli, post_id)["alerts"]
     assert alert["status"] == "failed"
     assert alert["error"] == (
-        "gave up after 5 attempts in 1d: HTTP 503 application_error: Down"
+        "gave up after 5 attempts in 24h: HTTP 503 application_error: Down"
     )
     run_due(cli, at=NOW + timedelta(hours=30))
     assert route.call_count == 5

@@ -1,15 +1,10 @@
 """`rabb calendar`: the month model, the grid, colour, width, JSON and the query."""
 
-import fcntl
 import json
 import os
-import pty
-import select
 import sqlite3
-import struct
 import subprocess
 import sys
-import termios
 import time
 import uuid
 from collections.abc import Iterator
@@ -49,6 +44,7 @@ from rabb_cli.status import PostStatus
 from rabb_cli.store import open_store
 from rabb_cli.textwidth import cut, display_width
 from tests.conftest import Cli
+from tests.terminal import TerminalProcess, run_in_terminal
 
 NEW_YORK = ZoneInfo("America/New_York")
 GRID_CORNERS = ("┌", "│", "├", "└")
@@ -624,7 +620,7 @@ def test_cell_with_launch_and_chinese(cli: Cli, home: Path, monkeypatch: Any) ->
 def test_grid_width_follows_terminal_size(home: Path) -> None:
     env = _subprocess_env(home)
     env.pop("COLUMNS")
-    output = _run_in_terminal(["calendar", "2024-09"], env, columns=70).decode()
+    output = run_in_terminal(["calendar", "2024-09"], env, columns=70).decode()
     widths = {wcwidth.width(line) for line in grid_lines(output.replace("\r", ""))}
     assert widths == {7 * 8 + 8}
 
@@ -663,6 +659,18 @@ def test_narrow_terminal_lists_days(
     assert all(wcwidth.width(line) <= max(columns, 20) for line in lines)
 
 
+@pytest.mark.parametrize("columns", [1, 20, 25])
+def test_list_form_title_cut_to_width(cli: Cli, monkeypatch: Any, columns: int) -> None:
+    monkeypatch.setenv("RABB_TIMEZONE", "Europe/Berlin")
+    monkeypatch.setenv("COLUMNS", str(columns))
+    output = cli("calendar", "2027-01", "--next", "1").stdout
+    lines = output.splitlines()
+    width = max(columns, 20)
+    assert all(wcwidth.width(line) <= width for line in lines), lines
+    assert lines[0] == cut("January 2027 (Europe/Berlin)", width)
+    assert cut("February 2027 (Europe/Berlin)", width) in lines
+
+
 def test_cut_never_splits_graphemes() -> None:
     assert cut("你好推特", 8) == "你好推特"
     assert cut("你好推特", 7) == "你好推…"
@@ -680,12 +688,10 @@ def test_cut_never_splits_graphemes() -> None:
 @pytest.mark.slow
 def test_no_color_has_no_escapes(home: Path) -> None:
     add_post(home, "Launch 🚀", datetime(2024, 9, 5, 9, tzinfo=UTC))
-    coloured = _run_in_terminal(["calendar", "2024-09"], _subprocess_env(home))
+    coloured = run_in_terminal(["calendar", "2024-09"], _subprocess_env(home))
     plain_env = _subprocess_env(home, NO_COLOR="1")
-    plain = _run_in_terminal(["calendar", "2024-09"], plain_env)
-    flag = _run_in_terminal(
-        ["--no-color", "calendar", "2024-09"], _subprocess_env(home)
-    )
+    plain = run_in_terminal(["calendar", "2024-09"], plain_env)
+    flag = run_in_terminal(["--no-color", "calendar", "2024-09"], _subprocess_env(home))
     assert b"\x1b[" in coloured
     assert b"\x1b[34mS 09:00 #1 Launch" in coloured
     assert b"\x1b" not in plain
@@ -710,7 +716,7 @@ def test_piped_output_has_no_escapes(home: Path) -> None:
 @pytest.mark.slow
 def test_markup_literal_in_colour(home: Path) -> None:
     add_post(home, "[bold]x[/bold]", datetime(2024, 9, 5, 9, tzinfo=UTC))
-    output = _run_in_terminal(["calendar", "2024-09"], _subprocess_env(home))
+    output = run_in_terminal(["calendar", "2024-09"], _subprocess_env(home))
     assert b"[bold]x[/bold]" in output
     assert b"\x1b[1mx" not in output
 
@@ -803,6 +809,7 @@ def test_invalid_week_start_in_config(cli: Cli, home: Path) -> None:
     ("args", "message"),
     [
         (["2026-13"], "invalid month '2026-13'. Use YYYY-MM"),
+        ([""], "invalid month ''. Use YYYY-MM"),
         (["2026-9"], "invalid month '2026-9'"),
         (["Sept"], "invalid month 'Sept'"),
         (["1899-12"], "month 1899-12 is outside the supported range"),
@@ -901,7 +908,7 @@ def test_status_hidden_off_terminal(
 def test_status_while_database_locked(home: Path) -> None:
     add_post(home, "x", datetime(2024, 9, 5, 9, tzinfo=UTC))
     with _locked_database(home / "rabb.db"):
-        terminal = _TerminalProcess(["calendar", "2024-09"], _subprocess_env(home))
+        terminal = TerminalProcess(["calendar", "2024-09"], _subprocess_env(home))
         waiting = terminal.read_until(b"Loading the calendar", timeout=20)
     rest = terminal.read_all()
     assert b"Loading the calendar" in waiting
@@ -913,7 +920,7 @@ def test_status_while_database_locked(home: Path) -> None:
 def test_no_status_for_json_when_locked(home: Path) -> None:
     add_post(home, "x", datetime(2024, 9, 5, 9, tzinfo=UTC))
     with _locked_database(home / "rabb.db"):
-        terminal = _TerminalProcess(
+        terminal = TerminalProcess(
             ["calendar", "2024-09", "--json"], _subprocess_env(home)
         )
         time.sleep(1.5)
@@ -951,75 +958,6 @@ def _subprocess_env(home: Path, **overrides: str) -> dict[str, str]:
     env.pop("NO_COLOR", None)
     env.update(overrides)
     return env
-
-
-class _TerminalProcess:
-    """rabb running with stdin, stdout and stderr on a new pseudo-terminal."""
-
-    def __init__(
-        self, args: list[str], env: dict[str, str], columns: int | None = None
-    ) -> None:
-        self.master, slave = pty.openpty()
-        if columns is not None:
-            size = struct.pack("HHHH", 40, columns, 0, 0)
-            fcntl.ioctl(slave, termios.TIOCSWINSZ, size)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "rabb_cli", *args],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=env,
-        )
-        os.close(slave)
-        self.output = bytearray()
-        self.closed = False
-
-    def read_until(self, marker: bytes, timeout: float) -> bytes:
-        deadline = time.monotonic() + timeout
-        while marker not in self.output and not self.closed:
-            if time.monotonic() > deadline:
-                break
-            self._read_chunk(deadline - time.monotonic())
-        return bytes(self.output)
-
-    def read_all(self, timeout: float = 60) -> bytes:
-        deadline = time.monotonic() + timeout
-        while not self.closed and time.monotonic() < deadline:
-            self._read_chunk(deadline - time.monotonic())
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            raise
-        finally:
-            os.close(self.master)
-        return bytes(self.output)
-
-    @property
-    def returncode(self) -> int | None:
-        return self.process.returncode
-
-    def _read_chunk(self, timeout: float) -> None:
-        ready, _, _ = select.select([self.master], [], [], max(timeout, 0))
-        if not ready:
-            return
-        try:
-            chunk = os.read(self.master, 65536)
-        except OSError:  # Linux reports EIO once the child closed the terminal.
-            chunk = b""
-        if chunk:
-            self.output += chunk
-        else:
-            self.closed = True
-
-
-def _run_in_terminal(
-    args: list[str], env: dict[str, str], columns: int | None = None
-) -> bytes:
-    terminal = _TerminalProcess(args, env, columns)
-    output = terminal.read_all()
-    assert terminal.returncode == 0, output
-    return output
 
 
 @contextmanager

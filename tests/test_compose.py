@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from rabb_cli.textinput import EDITOR_TEMPLATE
 from tests.conftest import Cli, subprocess_env
 from tests.helpers import run_rabb
 
@@ -118,13 +119,33 @@ def test_editor_failure_stores_nothing(
     assert stored_texts(home) == []
 
 
-def test_empty_editor_text_rejected(
+def test_editor_failure_names_fix(
     cli: Cli, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("EDITOR", "false")
+    result = cli("compose", "-p", "threads", tty=True)
+    assert result.stderr == (
+        "rabb: error: editor 'false' exited with status 1, so nothing was saved."
+        " Save and quit the editor normally to keep the text, or set $VISUAL or"
+        " $EDITOR to an editor that works here.\n"
+    )
+
+
+def test_editor_template_promises_cancel() -> None:
+    assert "Save an empty post to\n# cancel." in EDITOR_TEMPLATE
+
+
+def test_empty_editor_text_cancels(
+    cli: Cli, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `true` leaves the template as it is: nothing above the scissors line.
     monkeypatch.setenv("EDITOR", "true")
     result = cli("compose", "-p", "threads", tty=True)
-    assert result.exit_code == 2
-    assert "empty" in result.stderr
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "rabb: error: the post is empty, so it was cancelled and nothing was saved."
+        " To save it, write the text above the scissors line.\n"
+    )
     assert stored_texts(home) == []
 
 
@@ -146,6 +167,24 @@ def test_empty_editor_text_rejected(
         ),
         (("compose", "hi", "-p", "threads", "--text-for", "oops"), "PLATFORM=TEXT"),
         (("compose", "hi", "-p", "threads", "--bogus"), "No such option: --bogus"),
+        (("compose", "hi", "-p", "twitter:@"), "missing account after ':'"),
+        (("compose", "hi", "-p", "twitter:"), "missing account after ':'"),
+        (("compose", "hi", "-p", "twitter:@a b"), "a handle has no white space"),
+        (("compose", "hi", "-p", "twitter:@a\tb"), "a handle has no white space"),
+        (
+            ("compose", "hi", "-p", "twitter:@a\x1b[31mRED"),
+            "'twitter:@a\\x1b[31mRED': a handle has no white space or control",
+        ),
+        (
+            ("compose", "hi", "-p", "twitter", "--text-for", "twitter="),
+            "--text-for 'twitter=' gives twitter an empty text. Write the text after"
+            " '=', or leave out --text-for twitter. An empty text only makes sense"
+            " on 'rabb edit', where it removes a platform's own text.",
+        ),
+        (
+            ("compose", "hi", "-p", "twitter", "--text-for", "twitter=  "),
+            "gives twitter an empty text",
+        ),
     ],
 )
 def test_compose_rejects(
@@ -190,3 +229,13 @@ def test_compose_as_console_script(home: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert stored_texts(home) == ["via console script"]
+
+
+def test_huge_piped_text_rejected_by_size(cli: Cli, home: Path) -> None:
+    result = cli("compose", "-", "-p", "twitter", stdin=b"a" * 2_000_000 + b"\n")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "rabb: error: text too long: 2,000,000 characters, where no platform accepts"
+        " more than 63,206. Shorten it, or check that the right file was piped in.\n"
+    )
+    assert stored_texts(home) == []

@@ -63,3 +63,24 @@ def test_show_never_prints_key(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Non
 def test_config_without_subcommand_shows_help(cli: Cli) -> None:
     result = cli("config")
     assert "show" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("config", "shown"),
+    [
+        ("", "24h"),
+        ('[publish]\nmax_lateness = "36h"\n', "36h"),
+        ('[publish]\nmax_lateness = "2 days"\n', "2d"),
+    ],
+)
+def test_show_durations_as_written(
+    cli: Cli, home: Path, config: str, shown: str
+) -> None:
+    write_config(home, config)
+    table = cli("config", "show").stdout
+    [line] = [x for x in table.splitlines() if x.startswith("publish.max_lateness")]
+    assert line.split()[1] == shown
+    data = json.loads(cli("config", "show", "--json").stdout)
+    rows = {row["name"]: row["value"] for row in data["settings"]}
+    assert rows["publish.max_lateness"] == shown
+    assert rows["publish.timeout"] == "5m"

@@ -39,7 +39,21 @@ def test_install_then_uninstall_restores(name: str) -> None:
 def test_install_keeps_other_lines(name: str) -> None:
     original = decode(CRONTABS[name])
     installed = with_line(original, LINE)
-    assert installed == LINE + "\n" + original
+    assert installed.replace(LINE + "\n", "", 1) == original
+    assert installed.count(LINE) == 1
+
+
+def test_install_appends_after_settings() -> None:
+    original = "MAILTO=me@example.com\nPATH=/opt/bin:/usr/bin\nSHELL=/bin/bash\n"
+    installed = with_line(original + "0 3 * * * backup\n", LINE)
+    assert installed == original + "0 3 * * * backup\n" + LINE + "\n"
+
+
+def test_install_before_unterminated_last_line() -> None:
+    original = "SHELL=/bin/bash\n0 3 * * * /usr/bin/backup"
+    installed = with_line(original, LINE)
+    assert installed == f"SHELL=/bin/bash\n{LINE}\n0 3 * * * /usr/bin/backup"
+    assert without_line(installed) == original
 
 
 def test_install_twice_one_line() -> None:
@@ -54,6 +68,11 @@ def test_install_replaces_in_place() -> None:
     text = f"# top\n{OTHER_LINE}\n0 3 * * * backup\n"
     updated = with_line(text, LINE)
     assert updated == f"# top\n{LINE}\n0 3 * * * backup\n"
+
+
+def test_install_into_empty_crontab() -> None:
+    assert with_line("", LINE) == LINE + "\n"
+    assert with_line("\n\n", LINE) == "\n\n" + LINE + "\n"
 
 
 def test_install_drops_duplicates() -> None:

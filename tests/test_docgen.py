@@ -1,10 +1,13 @@
 """docs/commands.md and the completion scripts match the app."""
 
+import re
 import subprocess
 import sys
 
 import pytest
 import typer.main
+from typer._click import Command
+from typer._click.utils import make_default_short_help
 
 from rabb_cli.app import app
 from rabb_cli.docgen import REFERENCE_FILE, ROOT, command_help, command_reference
@@ -63,3 +66,57 @@ def test_check_mode_passes() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def _commands() -> list[tuple[str, Command]]:
+    """Return every command and group below `rabb`, by its full name."""
+    group = typer.main.get_command(app)
+    found = []
+    pending = list(getattr(group, "commands", {}).items())
+    while pending:
+        name, command = pending.pop(0)
+        found.append((f"rabb {name}", command))
+        pending += [
+            (f"{name} {child_name}", child)
+            for child_name, child in getattr(command, "commands", {}).items()
+        ]
+    return found
+
+
+def test_help_shows_no_python_types() -> None:
+    for words, text in command_help():
+        assert re.search(r"<[a-z_|\[\], ]+>", text) is None, words
+        assert re.search(r"\{[A-Z_]+\}", text) is None, words
+
+
+def test_every_value_has_metavar() -> None:
+    for name, command in _commands():
+        for parameter in command.params:
+            takes_value = not getattr(parameter, "is_flag", False)
+            if takes_value:
+                assert parameter.metavar, f"{name} {parameter.name}"
+
+
+def test_summaries_fit_command_list() -> None:
+    for name, command in _commands():
+        summary = make_default_short_help(command.help or "", 45)
+        assert not summary.endswith("..."), f"{name}: {summary}"
+        assert summary == (command.help or "").split("\n\n")[0].strip(), name
+
+
+def test_json_help_names_output() -> None:
+    expected = {
+        "rabb list": "Print the posts as a JSON list instead of a table.",
+        "rabb show": "Print the post, its alerts and next commands as JSON.",
+        "rabb delete": "Print the deleted post as JSON.",
+        "rabb accounts": "Print the accounts as a JSON list.",
+        "rabb config show": "Print the settings as JSON.",
+    }
+    helps = {}
+    for name, command in _commands():
+        for parameter in command.params:
+            if "--json" in getattr(parameter, "opts", []):
+                helps[name] = getattr(parameter, "help", None)
+    for name, text in expected.items():
+        assert helps[name] == text, name
+    assert len(set(helps.values())) >= 10

@@ -549,7 +549,7 @@ def test_too_late_fails_without_request(cli: Cli, late: respx.MockRouter) -> Non
     assert route.call_count == 0
     reason = show(cli, post_id)["failure_reason"]
     assert reason.startswith(
-        "not published: it was due 1d 1h ago, more than max_lateness (1d)"
+        "not published: it was due 25h ago, more than max_lateness (24h)"
     )
     assert show(cli, post_id)["attempts"] == 0
 
@@ -689,7 +689,7 @@ def test_dry_run_changes_nothing(
     assert result.stdout.splitlines() == [
         "Dry run with the late publisher: 2 posts are due; nothing is sent or changed.",
         f"post {late_id} (due 2026-05-30 12:00 UTC): would fail: due 2d ago, more"
-        " than max_lateness (1d)",
+        " than max_lateness (24h)",
         f"post {due_id} (due 2026-06-01 12:00 UTC): would publish to twitter"
         " (attempt 1 of 4)",
     ]
@@ -755,6 +755,19 @@ def test_verbose_logs_with_timestamps(cli: Cli, late: respx.MockRouter) -> None:
     assert all(re.match(stamp, line) for line in lines), lines
     assert any(line.endswith(f"post {post_id}: attempt 1 of 4") for line in lines)
     assert any(line.endswith(f"post {post_id}: published") for line in lines)
+
+
+def test_log_lines_escape_late_reply(cli: Cli, late: respx.MockRouter) -> None:
+    schedule(cli, "Escaped", "twitter")
+    route_creates(late, error(500, "<b>\x1b[31mred\x1b]0;title\x07\nforged line</b>"))
+    result = run_due(cli, "-v")
+    assert result.exit_code == 0
+    assert "\x1b" not in result.stderr
+    assert "\x07" not in result.stderr
+    stamp = r"^2026-06-01T12:00:00Z rabb\[\d+\] [A-Z]+ "
+    lines = result.stderr.splitlines()
+    assert all(re.match(stamp, line) for line in lines), lines
+    assert any("\\x1b[31mred\\x1b]0;title\\x07 forged line" in x for x in lines)
 
 
 def test_key_never_leaks(cli: Cli, home: Path, late: respx.MockRouter) -> None:

@@ -151,7 +151,26 @@ def test_schedule_rejects_past(cli: Cli, home: Path) -> None:
         (("schedule", "1", "--at", "2026-02-30 10:00"), "February 2026 has 28 days"),
         (
             ("schedule", "1", "--at", "in 1h", "--media", "https://e.com/a.png"),
-            "need -p",
+            "--media and --text-for cannot change draft 1 while scheduling it. Add"
+            " them first with 'rabb edit 1 --media URL' or 'rabb edit 1 --text-for"
+            " PLATFORM=TEXT', then run 'rabb schedule 1 --at WHEN'.",
+        ),
+        (
+            ("schedule", "1", "--at", "in 1h", "--text-for", "threads=x"),
+            "cannot change draft 1 while scheduling it",
+        ),
+        (
+            ("schedule", "1", "-p", "bluesky", "--at", "in 1h"),
+            "'1' looks like the id of a draft, but with -p it would be the text of a"
+            " new post. To schedule draft 1, drop -p: 'rabb schedule 1 --at WHEN'"
+            " (change its platforms with 'rabb edit 1 -p PLATFORM'). To post the"
+            " number as text, pipe it in: echo 1 | rabb schedule - -p PLATFORM"
+            " --at WHEN.",
+        ),
+        (("schedule", " 42 ", "-p", "bluesky", "--at", "in 1h"), "draft 42, drop -p"),
+        (
+            ("schedule", "hi", "-p", "bluesky", "--at", "in 1h", "--text-for", "x="),
+            "gives x an empty text",
         ),
     ],
 )
@@ -164,6 +183,15 @@ def test_schedule_rejects(
     assert result.exit_code == 2
     assert fragment in result.stderr
     assert stored_schedule(home) == [("draft", None)]
+
+
+def test_schedule_piped_number_is_text(cli: Cli, home: Path) -> None:
+    cli("compose", "draft", "-p", "threads")
+    with time_machine.travel(SUMMER_2026, tick=False):
+        result = cli("schedule", "-", "-p", "bluesky", "--at", "in 1h", stdin=b"1\n")
+    assert result.exit_code == 0, result.stderr
+    texts = sqlite3.connect(home / "rabb.db").execute("SELECT text FROM post")
+    assert texts.fetchall() == [("draft",), ("1",)]
 
 
 def test_schedule_piped_text(cli: Cli, home: Path) -> None:

@@ -4,6 +4,7 @@ import pytest
 
 from rabb_cli.errors import InvalidInput
 from rabb_cli.textrules import (
+    MAX_TEXT_LENGTH,
     PLATFORMS,
     TargetSpec,
     check_text,
@@ -139,8 +140,72 @@ def test_media_type_from_extension(url: str, media_type: str) -> None:
         ("example.com/a.jpg", "invalid media URL"),
         ("https://example.com/file", "unknown media type"),
         ("https://example.com/a.exe?x=.jpg", "unknown media type"),
+        ("https://example.com:99999/a.jpg", "invalid port"),
+        ("https://example.com:0/a.jpg", "invalid port"),
+        ("https://example.com:http/a.jpg", "invalid port"),
+        ("https://example.com/a b.jpg", "contains white space"),
+        ("https://example.com/a\tb.jpg", "contains white space"),
+        ("https://example.com/a\u00a0b.jpg", "contains white space"),
+        ("https://e.com/a\x1b[31m.jpg", "control character U\\+001B"),
+        ("https://e.com/a\u202e.jpg", "format character U\\+202E"),
+        ("https://user:pass@example.com/a.jpg", "contains a user name or password"),
+        ("https://token@example.com/a.jpg", "contains a user name or password"),
     ],
 )
 def test_media_rejected(url: str, fragment: str) -> None:
     with pytest.raises(InvalidInput, match=fragment):
         parse_media(url)
+
+
+def test_media_port_in_range_accepted() -> None:
+    assert parse_media("https://example.com:8443/a.jpg").type == "image"
+
+
+def test_media_credentials_not_shown() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_media("https://me:s3cret@example.com/a.jpg")
+    message = str(raised.value)
+    assert "s3cret" not in message
+    assert "'https://***@example.com/a.jpg'" in message
+
+
+def test_media_control_character_escaped() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_media("https://e.com/a\x1b[31m.jpg")
+    assert "\x1b" not in str(raised.value)
+    assert "'https://e.com/a\\x1b[31m.jpg'" in str(raised.value)
+
+
+@pytest.mark.parametrize("platform", ["twitter", "bluesky", "facebook"])
+def test_oversized_text_rejected_before_counting(platform: str) -> None:
+    text = "a" * (MAX_TEXT_LENGTH + 1)
+    with pytest.raises(InvalidInput) as raised:
+        check_text(text, platform)
+    assert str(raised.value) == (
+        "text too long: 63,207 characters, where no platform accepts more than"
+        " 63,206. Shorten it, or check that the right file was piped in."
+    )
+
+
+def test_largest_limit_still_accepted() -> None:
+    assert MAX_TEXT_LENGTH == 63206
+    check_text("a" * MAX_TEXT_LENGTH, "facebook")
+    with pytest.raises(InvalidInput, match="text too long for X"):
+        check_text("a" * MAX_TEXT_LENGTH, "twitter")
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("twitter:@", "missing account after ':' in 'twitter:@'"),
+        ("twitter:", "missing account after ':' in 'twitter:'"),
+        ("twitter: @ ", "missing account after ':'"),
+        ("twitter:@a b", "invalid account '@a b'"),
+        ("twitter:@a\u2003b", "invalid account"),
+        ("twitter:@a\x1b[31m", "invalid account '@a\\\\x1b\\[31m'"),
+        ("twitter:@a\u202eb", "invalid account"),
+    ],
+)
+def test_parse_target_rejects_handle(value: str, fragment: str) -> None:
+    with pytest.raises(InvalidInput, match=fragment):
+        parse_target(value)

@@ -10,6 +10,7 @@ from rabb_cli.errors import InvalidInput
 from rabb_cli.timeparse import (
     detect_system_zone,
     format_duration,
+    format_setting_duration,
     parse_day_bound,
     parse_duration,
     parse_when,
@@ -198,6 +199,41 @@ def test_parse_duration_rejects(text: str) -> None:
 def test_format_duration() -> None:
     assert format_duration(timedelta(hours=2, minutes=5, seconds=3)) == "2h 5m"
     assert format_duration(timedelta()) == "0s"
+
+
+@pytest.mark.parametrize(
+    ("span", "text"),
+    [
+        (timedelta(hours=24), "24h"),
+        (timedelta(hours=25, minutes=10), "25h 10m"),
+        (timedelta(hours=47, minutes=59), "47h 59m"),
+        (timedelta(hours=48), "2d"),
+        (timedelta(hours=50, minutes=30), "2d 2h"),
+    ],
+)
+def test_format_duration_days_from_48h(span: timedelta, text: str) -> None:
+    assert format_duration(span) == text
+
+
+@pytest.mark.parametrize(
+    ("span", "text"),
+    [
+        (timedelta(hours=24), "24h"),
+        (timedelta(minutes=15), "15m"),
+        (timedelta(seconds=30), "30s"),
+        (timedelta(hours=1), "1h"),
+        (timedelta(seconds=300), "5m"),
+        (timedelta(hours=1, minutes=30, seconds=15), "1h30m15s"),
+        (timedelta(hours=36), "36h"),
+        (timedelta(hours=72), "3d"),
+        (timedelta(hours=49, seconds=1), "2d1h1s"),
+        (timedelta(seconds=0.5), "0.5s"),
+        (timedelta(), "0s"),
+    ],
+)
+def test_format_setting_duration(span: timedelta, text: str) -> None:
+    assert format_setting_duration(span) == text
+    assert parse_duration(text) == span
 
 
 def test_day_bound_covers_whole_day() -> None:

@@ -137,14 +137,15 @@ def test_crontab_survives_round_trip(tmp_path: Path) -> None:
     machine = make_machine(tmp_path, systemd=False)
     original = (
         b"# my jobs\r\nMAILTO=me@example.com\n\n0 3 * * * /usr/bin/backup --at 3\\%\n"
-        b"\n# caf\xe9\n*/10 * * * * date >> /tmp/log"
+        b"\n# caf\xe9\n*/10 * * * * date >> /tmp/log\n"
     )
     machine.crontab.write_bytes(original)
 
     installed = machine.rabb("timer", "install", "--cron")
     assert installed.returncode == 0, installed.stderr
     with_rabb = machine.crontab.read_bytes()
-    assert with_rabb.endswith(b"\n" + original)
+    assert with_rabb.startswith(original)
+    assert with_rabb[len(original) :].rstrip(b"\n").endswith(CRON_MARKER.encode())
     assert with_rabb.count(CRON_MARKER.encode()) == 1
 
     removed = machine.rabb("timer", "uninstall")
@@ -165,7 +166,8 @@ def test_install_twice_one_line(tmp_path: Path) -> None:
     assert first.returncode == second.returncode == 0
     text = machine.crontab.read_text()
     assert text.count(CRON_MARKER) == 1
-    assert text.endswith("\n0 3 * * * backup\n")
+    assert text.startswith("0 3 * * * backup\n")
+    assert text.endswith(f"{CRON_MARKER}\n")
     assert "nothing changed" in second.stdout
     writes = [call for call in machine.calls() if call == "crontab -"]
     assert len(writes) == 1
@@ -217,11 +219,61 @@ def test_print_cron_line_only(tmp_path: Path, home: Path) -> None:
     result = machine.rabb("timer", "install", "--cron", "--print", "--every", "30m")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("*/30 * * * * RABB_HOME=")
-    assert result.stdout.rstrip("\n").endswith(CRON_MARKER)
-    assert result.stdout.count("\n") == 1
+    comment, line = result.stdout.splitlines()
+    assert comment == (
+        "# cron, as requested with --cron: 'rabb timer install --cron' adds this"
+        " line at the end of your crontab"
+    )
+    assert line.startswith("*/30 * * * * RABB_HOME=")
+    assert line.endswith(CRON_MARKER)
     assert machine.calls() == []
     assert not (home / "state").exists()
+
+
+@pytest.mark.parametrize(
+    ("systemd", "comment"),
+    [
+        (
+            False,
+            "# cron, because neither systemctl nor crontab is on PATH: 'rabb timer"
+            " install --cron' adds this line at the end of your crontab",
+        ),
+        (
+            True,
+            "# systemd, because systemctl is on PATH, though it does not respond:"
+            " 'rabb timer install --systemd' writes these files",
+        ),
+    ],
+)
+def test_print_without_any_backend(
+    tmp_path: Path, home: Path, systemd: bool, comment: str
+) -> None:
+    machine = make_machine(tmp_path, systemd=False, crontab=False)
+    tools = tmp_path / "bin"
+    if not systemd:
+        (tools / "systemctl").unlink()
+    # No flock either: the printed line then calls it by name, with a warning.
+    machine.env["PATH"] = str(tools)
+
+    result = machine.rabb("timer", "install", "--print")
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == comment
+    if systemd:
+        assert f"# {machine.unit_dir}/rabb-run-due.service" in lines
+        assert "TimeoutStartSec=7800" in lines
+        assert result.stderr == ""
+    else:
+        assert lines[1].startswith(
+            f"* * * * * RABB_HOME={home} RABB_TIMEZONE=UTC flock"
+        )
+        assert result.stderr == (
+            "rabb: warning: flock is not on PATH; install util-linux before using"
+            " this line\n"
+        )
+    assert not machine.unit_dir.exists()
+    assert not machine.crontab.exists()
 
 
 def test_neither_backend_one_line_error(tmp_path: Path) -> None:

@@ -111,10 +111,28 @@ def test_accuracy_shrinks_with_interval() -> None:
     assert accuracy(Interval(1440)) == timedelta(minutes=1)
 
 
-def test_service_timeout_covers_attempts() -> None:
-    timeout = service_timeout(timedelta(seconds=300), 4)
-    assert timeout == timedelta(seconds=1260)
-    assert timeout > timedelta(seconds=300)
+def test_service_timeout_covers_slow_runs() -> None:
+    # 100 posts, 4 at a time, each taking the whole 5m timeout: 25 rounds + 5m.
+    assert service_timeout(timedelta(minutes=5), 4) == timedelta(hours=2, minutes=10)
+    assert service_timeout(timedelta(minutes=5), 1) == timedelta(minutes=505)
+    assert service_timeout(timedelta(minutes=5), 3) == timedelta(minutes=175)
+    assert service_timeout(timedelta(seconds=30), 100) == timedelta(seconds=330)
+
+
+@pytest.mark.parametrize("concurrency", [1, 2, 4, 8, 100])
+def test_service_timeout_fits_100_slow_posts(concurrency: int) -> None:
+    timeout = timedelta(minutes=5)
+    rounds = -(-100 // concurrency)
+    assert service_timeout(timeout, concurrency) >= timeout * rounds
+
+
+def test_service_unit_explains_timeout() -> None:
+    text = service_unit(["/bin/rabb", "run-due"], {}, timedelta(seconds=7800))
+    assert (
+        "# Room for 100 due posts that each take publish.timeout,\n"
+        "# publish.concurrency at a time, plus 5min. A longer run is stuck.\n"
+        "TimeoutStartSec=7800\n"
+    ) in text
 
 
 def test_next_cron_run_steps() -> None:
@@ -209,7 +227,7 @@ def test_units_pass_systemd_analyze(tmp_path: Path) -> None:
         service_unit(
             [str(program), "run-due"],
             {"RABB_HOME": str(tmp_path / AWKWARD_HOME), "RABB_TIMEZONE": "UTC"},
-            timedelta(seconds=1260),
+            service_timeout(timedelta(minutes=5), 4),
         )
     )
     timer = units / "rabb-run-due.timer"
@@ -252,16 +270,16 @@ def test_cron_word_rejects(word: str) -> None:
 
 
 def run_like_cron(
-    line: str, env: dict[str, str], wait: bool = True
+    line: str, env: dict[str, str], wait: bool = True, shell: str = "/bin/sh"
 ) -> subprocess.Popen[bytes]:
     """Start the command of a crontab line the way cron does.
 
     cron ends the command at an unescaped `%` and turns `\\%` into `%`. Then it
-    runs the rest with /bin/sh -c.
+    runs the rest with `SHELL -c`, /bin/sh unless the crontab sets SHELL.
     """
     command = line.split(" ", 5)[5]
     assert re.search(r"(?<!\\)%", command) is None, "unescaped % in the line"
-    process = subprocess.Popen(["/bin/sh", "-c", command.replace("\\%", "%")], env=env)
+    process = subprocess.Popen([shell, "-c", command.replace("\\%", "%")], env=env)
     if wait:
         process.wait(timeout=30)
     return process
@@ -278,6 +296,7 @@ def fake_rabb(tmp_path: Path) -> Path:
         f"record='{tmp_path}/record'\n"
         'printf "%s\\n" "$*" >> "$record.args"\n'
         'printf "%s" "$RABB_HOME" > "$record.home"\n'
+        'printf "%s" "$TZ" > "$record.tz"\n'
         'echo "out: started"\n'
         'echo "err: working" >&2\n'
         f"while [ ! -e '{tmp_path}/release' ]; do sleep 0.05; done\n"
@@ -316,6 +335,49 @@ def test_cron_line_runs_in_shell(tmp_path: Path, fake_rabb: Path) -> None:
     log = (home / "state" / "run-due.log").read_text()
     assert log == "out: started\nerr: working\n"
     assert (home / "state" / "run-due.lock").exists()
+
+
+# The shells a user may name in the crontab's SHELL=, which then runs rabb's line.
+USER_SHELLS = ["dash", "bash", "zsh", "fish"]
+
+
+@pytest.mark.skipif(shutil.which("flock") is None, reason="flock is not installed")
+@pytest.mark.parametrize("shell", USER_SHELLS)
+def test_cron_line_runs_under_user_shell(
+    tmp_path: Path, fake_rabb: Path, shell: str
+) -> None:
+    program = shutil.which(shell)
+    if program is None:
+        pytest.skip(f"{shell} is not installed")
+    home = tmp_path / AWKWARD_HOME
+    (tmp_path / "release").touch()
+    (home / "state").mkdir(parents=True)
+    flock = shutil.which("flock")
+    assert flock is not None
+    line = cron_line(
+        Interval(1),
+        [str(fake_rabb), "run-due"],
+        # zsh would expand an unquoted `=ls` to the path of ls.
+        {"RABB_HOME": str(home), "TZ": "=ls"},
+        flock,
+        str(home / "state" / "run-due.lock"),
+        str(home / "state" / "run-due.log"),
+    )
+
+    process = run_like_cron(line, {"PATH": "/usr/bin:/bin"}, shell=program)
+
+    assert process.returncode == 0
+    assert (tmp_path / "record.args").read_text() == "run-due\n"
+    assert (tmp_path / "record.home").read_text() == str(home)
+    assert (tmp_path / "record.tz").read_text() == "=ls"
+    assert (home / "state" / "run-due.log").read_text() == (
+        "out: started\nerr: working\n"
+    )
+
+
+def test_cron_word_quotes_leading_equals() -> None:
+    assert cron_word("=ls") == "'=ls'"
+    assert cron_word("a=b") == "a=b"
 
 
 @pytest.mark.skipif(shutil.which("flock") is None, reason="flock is not installed")

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 def accounts(
     json_output: Annotated[
-        bool, typer.Option("--json", help="Print the accounts as JSON.")
+        bool, typer.Option("--json", help="Print the accounts as a JSON list.")
     ] = False,
     cached: Annotated[
         bool,
@@ -20,7 +20,10 @@ def accounts(
         ),
     ] = False,
 ) -> None:
-    """Fetch the accounts connected in Late, save them, and list them."""
+    """List the accounts connected in Late.
+
+    Fetches them from Late and saves them, so that -p names one of them.
+    """
     from rabb_cli.accounts import cached_accounts, replace_cache
     from rabb_cli.context import get_context
     from rabb_cli.output import print_json
@@ -41,11 +44,20 @@ def accounts(
 
 def _fetch() -> list[Any]:
     from rabb_cli.context import get_context
+    from rabb_cli.errors import ConfigError
     from rabb_cli.publish.late import LateClient
-    from rabb_cli.publish.settings import PublishSettings, require_api_key
+    from rabb_cli.publish.settings import PublishSettings
 
     settings = PublishSettings.from_config(get_context().config)
-    client = LateClient(require_api_key(settings), settings.base_url, settings.timeout)
+    if not settings.api_key:
+        # Unlike run-due, listing accounts always asks Late, outbox or not.
+        raise ConfigError(
+            "no Late API key is set, and listing accounts always asks Late",
+            "set LATE_API_KEY (or ZERNIO_API_KEY), or late_api_key in config.toml"
+            " with mode 0600; 'rabb accounts --cached' lists the accounts saved"
+            " before",
+        )
+    client = LateClient(settings.api_key, settings.base_url, settings.timeout)
     try:
         return client.list_accounts()
     finally:
@@ -90,11 +102,13 @@ def _render(rows: list["Account"], cached: bool) -> None:
         table.add_column(name, overflow="fold")
     for row in rows:
         status = "can post" if row.can_post else "cannot post (reconnect in Late)"
+        # Every value but the status comes from Late, so none may reach the
+        # terminal raw.
         table.add_row(
-            Text(target_for(row, rows)),
+            Text(printable(target_for(row, rows), one_line=True)),
             Text(printable(row.handle, one_line=True)),
             Text(printable(row.display_name or "", one_line=True)),
             Text(status, style="green" if row.can_post else "red"),
-            Text(row.id),
+            Text(printable(row.id, one_line=True)),
         )
     console.print(table)

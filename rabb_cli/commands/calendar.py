@@ -50,7 +50,11 @@ def show_calendar(
         ),
     ] = False,
 ) -> None:
-    """Show a month of posts as a grid, coloured by status."""
+    """Show a month of posts as a coloured grid.
+
+    Each post shows in the cell of its day with a status marker, its id and the
+    start of its text, coloured by status.
+    """
     from rabb_cli import calendar
     from rabb_cli.calendar_view import loading_status, print_calendar
     from rabb_cli.context import get_context
@@ -60,7 +64,9 @@ def show_calendar(
     context = get_context()
     zone = context.zone
     today = context.now().astimezone(zone).date()
-    first_day = calendar.parse_month(month) if month else today.replace(day=1)
+    first_day = (
+        calendar.parse_month(month) if month is not None else today.replace(day=1)
+    )
     firsts = calendar.month_sequence(first_day, calendar.parse_count(following))
     if week_start is None:
         week_start = context.config.get("week_start")

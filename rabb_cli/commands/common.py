@@ -12,6 +12,7 @@ PlatformOption = Annotated[
     typer.Option(
         "--platform",
         "-p",
+        metavar="PLATFORM",
         help="Platform to publish to, as NAME or NAME:@account (twitter, bluesky,"
         " threads, linkedin, ...). Repeat for more.",
         autocompletion=complete_platform,
@@ -21,6 +22,7 @@ MediaOption = Annotated[
     list[str] | None,
     typer.Option(
         "--media",
+        metavar="URL",
         help="Public http(s) URL of an image, video or document to attach."
         " Repeat for more.",
     ),
@@ -31,6 +33,15 @@ TextForOption = Annotated[
         "--text-for",
         metavar="PLATFORM=TEXT",
         help="Text for one platform in place of the main text. Repeat for more.",
+    ),
+]
+TextForEditOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--text-for",
+        metavar="PLATFORM=TEXT",
+        help="Text for one platform in place of the main text; an empty TEXT"
+        " removes it. Repeat for more.",
     ),
 ]
 JsonOption = Annotated[
@@ -68,3 +79,23 @@ def resolve_at(value: str) -> datetime:
     if resolved.warning:
         warn(resolved.warning)
     return resolved.instant
+
+
+def reject_empty_text_for(values: list[str]) -> None:
+    """Raise InvalidInput for `--text-for PLATFORM=` with no text after `=`.
+
+    On a new post an empty text is a mistake. Only `rabb edit` takes it, to remove
+    a platform's own text.
+    """
+    from rabb_cli.errors import InvalidInput
+
+    for value in values:
+        name, separator, text = value.partition("=")
+        if separator and not text.strip():
+            raise InvalidInput(
+                f"--text-for {value!r} gives {name.strip() or 'a platform'} an"
+                " empty text",
+                f"write the text after '=', or leave out --text-for {name.strip()}."
+                " An empty text only makes sense on 'rabb edit', where it removes"
+                " a platform's own text",
+            )

@@ -11,6 +11,7 @@ from rabb_cli.commands.common import (
     MediaOption,
     PlatformOption,
     TextForOption,
+    reject_empty_text_for,
     resolve_at,
 )
 from rabb_cli.completion import complete_post_id
@@ -23,7 +24,8 @@ def compose(
     text: Annotated[
         str | None,
         typer.Argument(
-            help="Post text. '-' reads stdin; without it, piped stdin or $EDITOR."
+            metavar="TEXT",
+            help="Post text. '-' reads stdin; without it, piped stdin or $EDITOR.",
         ),
     ] = None,
     platform: PlatformOption = None,
@@ -37,6 +39,7 @@ def compose(
     from rabb_cli.textinput import resolve_text
 
     platforms = _required_platforms(platform)
+    reject_empty_text_for(text_for or [])
     body = resolve_text(text)
     content = posts.build_content(body, platforms, media or [], text_for or [])
 
@@ -61,7 +64,11 @@ def schedule(
     text_for: TextForOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Schedule a draft, or compose and schedule a new post in one step."""
+    """Schedule a draft, or a new post in one step.
+
+    With -p, the argument is the text of a new post, composed and scheduled at
+    once. Without -p, it is the id of a draft to schedule.
+    """
     from rabb_cli import posts
     from rabb_cli.context import get_context
     from rabb_cli.errors import InvalidInput
@@ -71,14 +78,20 @@ def schedule(
     when = resolve_at(at)
 
     if platform:
+        _reject_bare_number(post)
+        reject_empty_text_for(text_for or [])
         body = resolve_text(post)
         content = posts.build_content(body, platform, media or [], text_for or [])
         stored = posts.create_post(context.store, content, scheduled_for=when)
     else:
         if media or text_for:
+            draft = _post_id_text(post)
             raise InvalidInput(
-                "--media and --text-for need -p when scheduling an existing draft",
-                "change a draft with 'rabb edit ID'",
+                f"--media and --text-for cannot change draft {draft} while"
+                " scheduling it",
+                f"add them first with 'rabb edit {draft} --media URL' or"
+                f" 'rabb edit {draft} --text-for PLATFORM=TEXT', then run"
+                f" 'rabb schedule {draft} --at WHEN'",
             )
         stored = posts.schedule_post(context.store, _post_id(post), when)
     _report(
@@ -86,6 +99,34 @@ def schedule(
         json_output,
         f"Post {stored.id} scheduled for {_local_and_utc(when)} on {_targets(stored)}.",
     )
+
+
+def _reject_bare_number(text: str | None) -> None:
+    """Raise InvalidInput when the text of a new post is only a number.
+
+    `rabb schedule 1 -p bluesky` reads like scheduling draft 1, but with -p its
+    argument is the text of a new post, which would be published as "1".
+    """
+    from rabb_cli.errors import InvalidInput
+
+    if text is None or not (text.strip().isascii() and text.strip().isdigit()):
+        return
+    number = text.strip()
+    raise InvalidInput(
+        f"{text!r} looks like the id of a draft, but with -p it would be the text"
+        " of a new post",
+        f"to schedule draft {number}, drop -p: 'rabb schedule {number} --at WHEN'"
+        f" (change its platforms with 'rabb edit {number} -p PLATFORM'). To post"
+        f" the number as text, pipe it in: echo {number} | rabb schedule - -p"
+        " PLATFORM --at WHEN",
+    )
+
+
+def _post_id_text(value: str | None) -> str:
+    """Return the draft id as typed, or ID when the argument is not a number."""
+    if value is not None and value.strip().isascii() and value.strip().isdigit():
+        return value.strip()
+    return "ID"
 
 
 def _post_id(value: str | None) -> int:

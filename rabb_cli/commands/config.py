@@ -18,7 +18,10 @@ def show(
         bool, typer.Option("--json", help="Print the settings as JSON.")
     ] = False,
 ) -> None:
-    """Show every setting, its value (keys masked) and where it comes from."""
+    """Show every setting, its value and source.
+
+    Keys are masked. Durations print as config.toml takes them, such as 24h.
+    """
     from rabb_cli.config import SETTINGS
     from rabb_cli.context import get_context
     from rabb_cli.output import print_json
@@ -54,13 +57,10 @@ def _display_value(value: Any, secret: bool) -> Any:
 
 
 def duration_text(span: timedelta) -> str:
-    """Return a duration in the form config.toml takes, such as `1h30m` or `0.5s`."""
-    from rabb_cli.timeparse import format_duration
+    """Return a duration in the form config.toml takes, such as `24h` or `0.5s`."""
+    from rabb_cli.timeparse import format_setting_duration
 
-    seconds = span.total_seconds()
-    if seconds != int(seconds):
-        return f"{seconds:g}s"
-    return format_duration(span).replace(" ", "")
+    return format_setting_duration(span)
 
 
 def _render(path: str, rows: list[dict[str, Any]]) -> None:

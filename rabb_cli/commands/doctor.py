@@ -16,7 +16,12 @@ def doctor(
         typer.Option("--json", help="Print the checks as a JSON list."),
     ] = False,
 ) -> None:
-    """Check the config, keys, database, timer and last run; exit 1 on an error."""
+    """Check that everything is set up to publish.
+
+    Checks the config, keys, database, timer, last run and posts stuck in
+    PUBLISHING, one line each with the fix. Exit status 1 when a check is an
+    error, else 0.
+    """
     from rabb_cli.context import get_context
     from rabb_cli.doctor import Status, make_setup, run_checks
 

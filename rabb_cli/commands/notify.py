@@ -70,7 +70,7 @@ def notify(
         ),
     ] = False,
 ) -> None:
-    """Show or set failure alerts by email, or send a test alert."""
+    """Show, set or test failure alerts by email."""
     from rabb_cli.config import update_config
     from rabb_cli.context import get_context
 

@@ -9,7 +9,7 @@ from rabb_cli.commands.common import (
     MediaOption,
     PlatformOption,
     PostId,
-    TextForOption,
+    TextForEditOption,
     resolve_at,
 )
 from rabb_cli.completion import complete_status
@@ -24,6 +24,7 @@ def list_posts(
         typer.Option(
             "--status",
             "-s",
+            metavar="STATUS",
             help="Show only posts with this status (draft, scheduled, publishing,"
             " published, partial, failed). Repeat for more.",
             autocompletion=complete_status,
@@ -45,10 +46,16 @@ def list_posts(
             help="Show posts scheduled up to this date (the whole day) or time.",
         ),
     ] = None,
-    json_output: JsonOption = False,
+    json_output: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print the posts as a JSON list instead of a table."
+        ),
+    ] = False,
 ) -> None:
     """List posts in order of their scheduled time."""
     from rabb_cli.context import get_context
+    from rabb_cli.errors import InvalidInput
     from rabb_cli.output import post_to_json, print_json, render_post_list
     from rabb_cli.status import parse_status
     from rabb_cli.timeparse import parse_day_bound
@@ -60,6 +67,11 @@ def list_posts(
         parse_day_bound(start, now=now, zone=context.zone, end=False) if start else None
     )
     upper = parse_day_bound(end, now=now, zone=context.zone, end=True) if end else None
+    if lower is not None and upper is not None and upper <= lower:
+        raise InvalidInput(
+            f"--to {end!r} is before --from {start!r}, so no post can match",
+            "give the earlier time to --from and the later one to --to",
+        )
 
     store = context.store
     with store.read() as session:
@@ -88,8 +100,21 @@ def _print_last_run(found: list["Post"]) -> None:
     typer.echo(line)
 
 
-def show(post_id: PostId, json_output: JsonOption = False) -> None:
-    """Show a post in full, its per-platform results and the commands that apply."""
+def show(
+    post_id: PostId,
+    json_output: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the post, its alerts and next commands as JSON.",
+        ),
+    ] = False,
+) -> None:
+    """Show a post, its results and next commands.
+
+    Prints the post's fields, its text and each platform's own text in full, the
+    result on each platform and the commands that apply to it now.
+    """
     from rabb_cli.context import get_context
     from rabb_cli.output import post_to_json, print_json, render_post_detail
     from rabb_cli.posts import next_commands
@@ -118,7 +143,9 @@ def edit(
         typer.Option(
             "--text",
             "-t",
-            help="New text; '-' reads stdin. Without any option, $EDITOR opens.",
+            metavar="TEXT",
+            help="New text; '-' reads stdin. Without any option, piped stdin is the"
+            " new text, or else $EDITOR opens.",
         ),
     ] = None,
     platform: PlatformOption = None,
@@ -126,7 +153,7 @@ def edit(
     no_media: Annotated[
         bool, typer.Option("--no-media", help="Remove all media from the post.")
     ] = False,
-    text_for: TextForOption = None,
+    text_for: TextForEditOption = None,
     at: Annotated[
         str | None,
         typer.Option(
@@ -137,11 +164,15 @@ def edit(
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Change the text, platforms, media or time of a post not yet published."""
+    """Change a post that is not yet published.
+
+    Changes its text, platforms, media or time. Without any option the new text
+    comes from piped stdin, or else from $EDITOR on a terminal.
+    """
     from rabb_cli import posts
     from rabb_cli.context import get_context
     from rabb_cli.errors import InvalidInput
-    from rabb_cli.textinput import edit_text, resolve_text
+    from rabb_cli.textinput import resolve_text
     from rabb_cli.textrules import parse_media, parse_targets
 
     if media and no_media:
@@ -163,7 +194,9 @@ def edit(
             current = context.store.get_post(session, post_id)
         posts.require_editable(current)
         posts.require_content_editable(current)
-        changes.text = edit_text(current.text)
+        # Like compose: piped stdin (or none, from cron) is the new text, and an
+        # editor opens only on a terminal.
+        changes.text = resolve_text(None, initial=current.text)
 
     post = posts.edit_post(context.store, post_id, changes)
     if json_output:
@@ -175,7 +208,10 @@ def edit(
 
 
 def cancel(post_id: PostId, json_output: JsonOption = False) -> None:
-    """Turn a scheduled post back into a draft, keeping its planned time."""
+    """Turn a scheduled post back into a draft.
+
+    The post keeps its planned time but is not published until scheduled again.
+    """
     from rabb_cli import posts
     from rabb_cli.context import get_context
     from rabb_cli.output import post_to_json, print_json
@@ -193,22 +229,27 @@ def delete(
         bool,
         typer.Option("--yes", "-y", help="Delete without asking for confirmation."),
     ] = False,
-    json_output: JsonOption = False,
+    json_output: Annotated[
+        bool,
+        typer.Option("--json", help="Print the deleted post as JSON."),
+    ] = False,
 ) -> None:
-    """Delete a post from the local store (a published copy stays online)."""
-    import sys
+    """Delete a post from the local store.
 
+    A published copy stays online. Without --yes, rabb prompts on stderr and reads
+    the reply from stdin, even when stdin is not a terminal. Exit status: 0 when
+    the post is deleted, 1 when the reply is no, 2 when stdin ends without one.
+    """
     from rabb_cli import posts
     from rabb_cli.context import get_context
-    from rabb_cli.output import post_to_json, print_json, printable
+    from rabb_cli.output import post_to_json, print_json
 
     context = get_context()
-    if not yes and sys.stdin.isatty():
+    if not yes:
         with context.store.read() as session:
             post = context.store.get_post(session, post_id)
-        preview = printable(post.text, one_line=True)[:50]
-        question = f"Delete post {post_id} ({post.post_status.label}, {preview!r})?"
-        if not typer.confirm(question, default=False):
+        if not _confirm_delete(post):
+            typer.echo(f"Post {post_id} kept; nothing was deleted.", err=True)
             raise typer.Exit(1)
 
     deleted = posts.delete_post(context.store, post_id)
@@ -216,3 +257,36 @@ def delete(
         print_json(post_to_json(deleted))
     else:
         typer.echo(f"Post {deleted.id} deleted.")
+
+
+def _confirm_delete(post: "Post") -> bool:
+    """Prompt on stderr whether to delete `post`, and return the reply from stdin.
+
+    An empty line means no, and any other reply but y or n prompts again. Raises
+    InvalidInput when stdin ends without a reply, as `</dev/null` does.
+    """
+    import sys
+
+    from rabb_cli.errors import InvalidInput
+    from rabb_cli.output import printable
+
+    preview = printable(post.text, one_line=True)[:50]
+    prompt = f"Delete post {post.id} ({post.post_status.label}, {preview!r})? [y/N] "
+    while True:
+        sys.stderr.write(prompt)
+        sys.stderr.flush()
+        line = sys.stdin.readline()
+        if not sys.stdin.isatty():
+            # Echo the piped reply, so that the prompt ends its line in a log.
+            sys.stderr.write(printable(line.strip(), one_line=True) + "\n")
+        if not line:
+            raise InvalidInput(
+                f"no confirmation on stdin, so post {post.id} was not deleted",
+                f"run 'rabb delete {post.id} --yes' to delete it without a prompt",
+            )
+        reply = line.strip().lower()
+        if reply in ("y", "yes"):
+            return True
+        if reply in ("", "n", "no"):
+            return False
+        sys.stderr.write("Type y or n.\n")

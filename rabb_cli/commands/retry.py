@@ -41,10 +41,14 @@ def retry(
         typer.Option("--dry-run", help="Show what would be retried; change nothing."),
     ] = False,
     json_output: Annotated[
-        bool, typer.Option("--json", help="Print what is retried as JSON.")
+        bool,
+        typer.Option("--json", help="Print the plan of each retried post as JSON."),
     ] = False,
 ) -> None:
-    """Schedule failed posts again; only the platforms that failed are sent."""
+    """Send FAILED or PARTIAL posts again.
+
+    Schedules them again, now or at --at. Only the platforms that failed are sent.
+    """
     from rabb_cli import posts
     from rabb_cli.context import get_context
     from rabb_cli.errors import InvalidInput

@@ -25,7 +25,11 @@ def run_due(
         bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")
     ] = False,
 ) -> None:
-    """Publish every scheduled post whose time has come (run it from cron)."""
+    """Publish every post that is due.
+
+    Meant to run from cron or a systemd timer ('rabb timer install'). Exit status
+    3 when a post ends FAILED or PARTIAL.
+    """
     from rabb_cli.context import get_context, options
     from rabb_cli.logs import setup_logging
     from rabb_cli.publish.settings import PublishSettings, require_publisher_ready

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="timer",
-    help="Run 'rabb run-due' on a schedule with a systemd user timer or cron.",
+    help="Run 'rabb run-due' on a schedule.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -54,7 +54,10 @@ def install(
         typer.Option("--print", help="Print what would be installed; change nothing."),
     ] = False,
 ) -> None:
-    """Install a systemd user timer or a crontab line that runs 'rabb run-due'."""
+    """Install a timer that runs 'rabb run-due'.
+
+    A systemd user timer when 'systemctl --user' responds, else a crontab line.
+    """
     from rabb_cli import schedulers
     from rabb_cli.context import get_context
     from rabb_cli.timer import parse_interval
@@ -63,12 +66,14 @@ def install(
     interval = parse_interval(every)
     context = get_context()
     plan = _plan(context, interval)
+    if print_only:
+        shown, reason = schedulers.backend_to_print(requested)
+        _warn_unpassed_settings(context)
+        _print_plan(shown, plan, reason)
+        return
+
     backend = schedulers.choose_backend(requested)
     _warn_unpassed_settings(context)
-
-    if print_only:
-        _print_plan(backend, plan)
-        return
     schedulers.require_available(backend)
     changed = backend.install(plan)
     _report_install(backend, plan, changed)
@@ -77,7 +82,10 @@ def install(
 
 @app.command("uninstall")
 def uninstall() -> None:
-    """Remove the systemd timer and the crontab line that 'rabb timer install' added."""
+    """Remove the timer that 'install' added.
+
+    Removes both the systemd user timer and rabb's crontab line, where present.
+    """
     from rabb_cli.schedulers import Cron, Systemd
 
     removed = [backend.name for backend in (Systemd(), Cron()) if backend.uninstall()]
@@ -95,7 +103,7 @@ def status(
         bool, typer.Option("--json", help="Print the status as JSON.")
     ] = False,
 ) -> None:
-    """Show the installed timer, when it runs next and the last recorded run."""
+    """Show the timer, its next run and last run."""
     from rabb_cli.context import get_context
     from rabb_cli.lastrun import last_run
     from rabb_cli.schedulers import Cron, Systemd
@@ -137,7 +145,7 @@ def _plan(context: "AppContext", interval: "Interval") -> "TimerPlan":
         interval,
         context.paths,
         config.get("publish.timeout"),
-        config.get("publish.max_attempts"),
+        config.get("publish.concurrency"),
         os.environ,
         schedulers.rabb_program(sys.argv[0], sys.executable),
     )
@@ -156,12 +164,26 @@ def _warn_unpassed_settings(context: "AppContext") -> None:
         )
 
 
-def _print_plan(backend: "Systemd | Cron", plan: "TimerPlan") -> None:
+def _print_plan(backend: "Systemd | Cron", plan: "TimerPlan", reason: str) -> None:
+    """Print the crontab line or unit files, after a comment that names the back
+    end, so the output can be pasted as it is."""
+    import shutil
+
+    from rabb_cli.output import warn
     from rabb_cli.schedulers import Systemd
 
     if not isinstance(backend, Systemd):
-        typer.echo(backend.line(plan))
+        if shutil.which("flock") is None:
+            warn("flock is not on PATH; install util-linux before using this line")
+        typer.echo(
+            f"# cron, {reason}: 'rabb timer install --cron' adds this line at the"
+            " end of your crontab"
+        )
+        typer.echo(backend.line(plan, require_flock=False))
         return
+    typer.echo(
+        f"# systemd, {reason}: 'rabb timer install --systemd' writes these files"
+    )
     for path, text in backend.unit_files(plan).items():
         typer.echo(f"# {path}")
         typer.echo(text)
