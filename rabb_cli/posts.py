@@ -198,13 +198,27 @@ def delete_post(store: Store, post_id: int) -> Post:
     """Remove a post and its targets from the store."""
     with store.write() as session:
         post = store.get_post(session, post_id)
-        if post.post_status is PostStatus.PUBLISHING:
-            raise InvalidInput(
-                f"post {post_id} is being published right now, so it cannot be deleted",
-                f"wait for the run to finish, then check 'rabb show {post_id}'",
-            )
+        check_deletable(post)
         session.delete(post)
     return post
+
+
+def check_deletable(post: Post) -> None:
+    """Raise InvalidInput while a run holds the post's claim.
+
+    A PUBLISHING post without a claim is waiting for Late to finish on its side;
+    deleting it is allowed, since only the local copy goes.
+    """
+    if post.post_status is PostStatus.PUBLISHING and post.claimed_by is not None:
+        raise InvalidInput(
+            f"post {post.id} is being published right now, so it cannot be deleted",
+            f"wait for the run to finish, then check 'rabb show {post.id}'",
+        )
+
+
+def waiting_on_late(post: Post) -> bool:
+    """Return whether Late holds the post and may still publish it."""
+    return post.post_status is PostStatus.PUBLISHING and bool(post.late_post_id)
 
 
 @dataclass(frozen=True)

@@ -332,12 +332,28 @@ def test_delete_piped_answers_in_subprocess(home: Path) -> None:
 @pytest.mark.usefixtures("three_posts")
 def test_delete_publishing_rejected(cli: Cli, home: Path) -> None:
     connection = sqlite3.connect(home / "rabb.db")
-    connection.execute("UPDATE post SET status='publishing' WHERE id=1")
+    connection.execute(
+        "UPDATE post SET status='publishing', claimed_by='run-1' WHERE id=1"
+    )
     connection.commit()
-    result = cli("delete", "1", "--yes")
+    result = cli("delete", "1", tty=True, stdin=b"y\n")
     assert result.exit_code == 2
     assert "being published right now" in result.stderr
+    assert "Delete post 1" not in result.stderr
     assert ids(cli("list", "--json").stdout) == [1, 2, 3]
+
+
+@pytest.mark.usefixtures("three_posts")
+def test_delete_post_waiting_on_late(cli: Cli, home: Path) -> None:
+    connection = sqlite3.connect(home / "rabb.db")
+    connection.execute(
+        "UPDATE post SET status='publishing', late_post_id='late-9' WHERE id=1"
+    )
+    connection.commit()
+    result = cli("delete", "1", "--yes")
+    assert result.exit_code == 0
+    assert "Late still has post late-9 and may publish it" in result.stderr
+    assert ids(cli("list", "--json").stdout) == [2, 3]
 
 
 def test_deleted_id_not_reused(cli: Cli) -> None:

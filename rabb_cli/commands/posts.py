@@ -242,17 +242,22 @@ def delete(
     """
     from rabb_cli import posts
     from rabb_cli.context import get_context
-    from rabb_cli.output import post_to_json, print_json
+    from rabb_cli.output import post_to_json, print_json, warn
 
     context = get_context()
-    if not yes:
-        with context.store.read() as session:
-            post = context.store.get_post(session, post_id)
-        if not _confirm_delete(post):
-            typer.echo(f"Post {post_id} kept; nothing was deleted.", err=True)
-            raise typer.Exit(1)
+    with context.store.read() as session:
+        post = context.store.get_post(session, post_id)
+    posts.check_deletable(post)
+    if not yes and not _confirm_delete(post):
+        typer.echo(f"Post {post_id} kept; nothing was deleted.", err=True)
+        raise typer.Exit(1)
 
     deleted = posts.delete_post(context.store, post_id)
+    if posts.waiting_on_late(deleted):
+        warn(
+            f"Late still has post {deleted.late_post_id} and may publish it; delete"
+            " it in Late too if it must not go out"
+        )
     if json_output:
         print_json(post_to_json(deleted))
     else:
