@@ -19,6 +19,7 @@ from rabb_cli.textrules import (
     PLATFORMS,
     MediaItem,
     TargetSpec,
+    check_media,
     check_text,
     parse_media,
     parse_platform,
@@ -97,6 +98,7 @@ def check_content(content: Content) -> None:
     for name in sorted(platforms):
         text = content.custom_texts.get(name, content.text)
         check_text(text, name, has_media=bool(content.media))
+        check_media(name, content.media)
 
 
 def create_post(

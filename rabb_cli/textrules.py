@@ -33,23 +33,39 @@ class Platform:
     limit: int
     counting: Counting = Counting.CHARACTERS
     media_limit: int | None = None
+    # Media rules: the types a post needs at least one of, the most items it takes,
+    # and whether a video or GIF must be the only item.
+    needs_media: tuple[str, ...] = ()
+    max_media: int | None = None
+    video_alone: bool = False
 
+
+_VISUAL = ("image", "gif", "video")
+_MEDIA_NAMES = {"image": "an image", "gif": "a GIF", "video": "a video"}
 
 # NOTE: Late documents no text limit for Facebook, Google Business, Reddit and
-# Pinterest. Their values below are the platforms' commonly published limits and may
-# differ from what Late enforces; Late's own check at publish time is final.
+# Pinterest, and no media rules. Those values below are the platforms' commonly
+# published rules and may differ from what Late enforces; Late's own check at
+# publish time is final.
 PLATFORMS: dict[str, Platform] = {
     platform.name: platform
     for platform in (
-        Platform("twitter", "X", 280, Counting.WEIGHTED),
-        Platform("bluesky", "Bluesky", 300, Counting.GRAPHEMES),
-        Platform("threads", "Threads", 500),
+        Platform("twitter", "X", 280, Counting.WEIGHTED, max_media=4, video_alone=True),
+        Platform(
+            "bluesky",
+            "Bluesky",
+            300,
+            Counting.GRAPHEMES,
+            max_media=4,
+            video_alone=True,
+        ),
+        Platform("threads", "Threads", 500, max_media=10),
         Platform("linkedin", "LinkedIn", 3000),
-        Platform("instagram", "Instagram", 2200),
+        Platform("instagram", "Instagram", 2200, needs_media=_VISUAL, max_media=10),
         Platform("facebook", "Facebook", 63206),
-        Platform("tiktok", "TikTok", 2200),
-        Platform("youtube", "YouTube", 5000),
-        Platform("pinterest", "Pinterest", 500),
+        Platform("tiktok", "TikTok", 2200, needs_media=("image", "video")),
+        Platform("youtube", "YouTube", 5000, needs_media=("video",)),
+        Platform("pinterest", "Pinterest", 500, needs_media=_VISUAL),
         Platform("reddit", "Reddit", 40000),
         Platform("googlebusiness", "Google Business", 1500),
         # Telegram allows 4,096 characters in a message but 1,024 in a media caption.
@@ -206,6 +222,31 @@ def check_text(text: str, platform_name: str, *, has_media: bool = False) -> Non
             f" {what}where the limit is {limit}",
             f"shorten it by {length - limit}, or give {platform.name} its own"
             f" text with --text-for {platform.name}=TEXT",
+        )
+
+
+def check_media(platform_name: str, media: list[MediaItem]) -> None:
+    """Raise InvalidInput when the media do not suit the platform's rules."""
+    platform = PLATFORMS[platform_name]
+    types = [item.type for item in media]
+    if platform.needs_media and not set(types) & set(platform.needs_media):
+        names = [_MEDIA_NAMES[kind] for kind in platform.needs_media]
+        wanted = " or ".join([", ".join(names[:-1]), names[-1]] if names[1:] else names)
+        raise InvalidInput(
+            f"{platform.label} needs media, at least {wanted}",
+            f"add --media URL, or drop -p {platform.name}",
+        )
+    if platform.max_media is not None and len(media) > platform.max_media:
+        raise InvalidInput(
+            f"too many media for {platform.label}: {len(media)} where the limit is"
+            f" {platform.max_media}",
+            f"keep at most {platform.max_media} --media URLs",
+        )
+    moving = [kind for kind in types if kind in ("video", "gif")]
+    if platform.video_alone and moving and len(media) > 1:
+        raise InvalidInput(
+            f"{platform.label} takes a {moving[0]} only as the single media item",
+            "post the video on its own, or keep images only",
         )
 
 

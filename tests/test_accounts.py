@@ -258,7 +258,8 @@ def test_account_error_escapes_values(cli: Cli, late: respx.MockRouter) -> None:
         return_value=httpx.Response(200, json={"accounts": disconnected})
     )
     cli("accounts")
-    result = cli("compose", "hi", "-p", "instagram")
+    photo = "https://cdn.example.com/photo.jpg"
+    result = cli("compose", "hi", "-p", "instagram", "--media", photo)
     assert result.exit_code == 2
     assert "\x1b" not in result.stderr
     assert "@\\x1b[31mred[/red] must be reconnected in Late" in result.stderr

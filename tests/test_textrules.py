@@ -6,7 +6,9 @@ from rabb_cli.errors import InvalidInput
 from rabb_cli.textrules import (
     MAX_TEXT_LENGTH,
     PLATFORMS,
+    MediaItem,
     TargetSpec,
+    check_media,
     check_text,
     parse_media,
     parse_target,
@@ -209,3 +211,41 @@ def test_largest_limit_still_accepted() -> None:
 def test_parse_target_rejects_handle(value: str, fragment: str) -> None:
     with pytest.raises(InvalidInput, match=fragment):
         parse_target(value)
+
+
+IMAGE = MediaItem("https://cdn.example.com/a.jpg", "image")
+VIDEO = MediaItem("https://cdn.example.com/a.mp4", "video")
+PDF = MediaItem("https://cdn.example.com/a.pdf", "document")
+
+
+@pytest.mark.parametrize(
+    ("platform", "media", "fragment"),
+    [
+        ("instagram", [], "Instagram needs media, at least an image, a GIF or a video"),
+        ("instagram", [PDF], "Instagram needs media"),
+        ("youtube", [IMAGE], "YouTube needs media, at least a video"),
+        ("tiktok", [], "TikTok needs media, at least an image or a video"),
+        ("twitter", [IMAGE] * 5, "too many media for X: 5 where the limit is 4"),
+        ("bluesky", [IMAGE, VIDEO], "Bluesky takes a video only as the single"),
+    ],
+)
+def test_media_rules_rejected(
+    platform: str, media: list[MediaItem], fragment: str
+) -> None:
+    with pytest.raises(InvalidInput, match=fragment):
+        check_media(platform, media)
+
+
+@pytest.mark.parametrize(
+    ("platform", "media"),
+    [
+        ("instagram", [IMAGE]),
+        ("youtube", [VIDEO]),
+        ("twitter", [IMAGE] * 4),
+        ("twitter", [VIDEO]),
+        ("threads", []),
+        ("linkedin", [PDF]),
+    ],
+)
+def test_media_rules_accepted(platform: str, media: list[MediaItem]) -> None:
+    check_media(platform, media)
