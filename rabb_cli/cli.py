@@ -184,8 +184,8 @@ def _set_debug(args: list[str]) -> None:
 def _internal_error_message(error: BaseException) -> str:
     from rabb_cli.context import options
 
-    # SQLAlchemy wraps the driver's error in a text that repeats the SQL and its
-    # parameters, which may hold post text; the driver's own message is enough.
+    # SQLAlchemy's text repeats the SQL and its parameters, which may contain post
+    # text, so the driver's own message is shown instead.
     detail = getattr(error, "orig", None) or error
     message = f"internal error: {type(detail).__name__}: {detail}"
     if not options.debug:

@@ -48,7 +48,7 @@ class Content:
 
 @dataclass
 class Changes:
-    """What `rabb edit` changes; None leaves a part as it is."""
+    """The changes `rabb edit` makes; None leaves a part as it is."""
 
     text: str | None = None
     targets: list[TargetSpec] | None = None
@@ -206,10 +206,10 @@ def delete_post(store: Store, post_id: int) -> Post:
 
 
 def check_deletable(post: Post) -> None:
-    """Raise InvalidInput while a run holds the post's claim.
+    """Raise InvalidInput while a run has claimed the post.
 
-    A PUBLISHING post without a claim is waiting for Late to finish on its side;
-    deleting it is allowed, since only the local copy goes.
+    A PUBLISHING post without a claim is waiting for Late to finish on its side.
+    Deleting it is allowed, because only the local copy goes.
     """
     if post.post_status is PostStatus.PUBLISHING and post.claimed_by is not None:
         raise InvalidInput(
@@ -219,7 +219,7 @@ def check_deletable(post: Post) -> None:
 
 
 def waiting_on_late(post: Post) -> bool:
-    """Return whether Late holds the post and may still publish it."""
+    """Return whether Late has the post and may still publish it."""
     return post.post_status is PostStatus.PUBLISHING and bool(post.late_post_id)
 
 

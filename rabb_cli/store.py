@@ -141,10 +141,10 @@ def open_store(database: Path) -> Store:
 
 
 def database_error(database: Path, error: Exception) -> RabbError:
-    """Return a RabbError that says why SQLite failed on `database` and what to do.
+    """Return a RabbError naming why SQLite failed on `database` and the fix.
 
-    Keeps SQLAlchemy's text out: it repeats the statement and its parameters, which
-    can hold post text.
+    SQLAlchemy's text is left out because it repeats the statement and its
+    parameters, which can contain post text.
     """
     reason = str(getattr(error, "orig", None) or error)
     if "locked" in reason:
