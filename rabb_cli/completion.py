@@ -59,6 +59,11 @@ def complete_platform(incomplete: str) -> list[tuple[str, str]]:
     return [(name, platform.label) for name, platform in PLATFORMS.items()]
 
 
+def complete_week_start(incomplete: str) -> list[str]:
+    """Return the days a week may start on."""
+    return [day for day in ("monday", "sunday") if day.startswith(incomplete)]
+
+
 def complete_status(incomplete: str) -> list[tuple[str, str]]:
     """Return (status, meaning) pairs for `--status`."""
     return list(STATUS_HELP.items())

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rabb_cli.errors import ConfigError, InvalidInput
 from rabb_cli.paths import Paths, ensure_private_dir
@@ -149,6 +150,8 @@ SETTINGS: tuple[Setting, ...] = (
 
 SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}
 
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
 # Longest duration any setting takes; longer values are typing mistakes.
 MAX_DURATION = timedelta(days=30)
 
@@ -224,31 +227,57 @@ def read_file(path: Path) -> dict[str, Any]:
     return parsed
 
 
-def update_config(path: Path, changes: dict[str, Any]) -> None:
+def update_config(
+    path: Path, changes: dict[str, Any], origins: dict[str, str] | None = None
+) -> None:
     """Set (or, with None, remove) settings in config.toml, keeping its comments.
 
-    The file is written to a temporary file with mode 0600 and renamed over the
-    old one, so a crash never leaves half a file and keys are never readable by
-    others.
+    `origins` names where each value came from (such as `--email`) for error
+    messages. The whole resulting file is checked before anything is written. It
+    is written to a temporary file with mode 0600 and renamed over the old one, so
+    a crash never leaves half a file and keys are never readable by others. When
+    config.toml is a symbolic link, the file it points to is replaced.
     """
     import tomlkit
 
     for name, value in changes.items():
         if value is not None:
-            convert(SETTINGS_BY_NAME[name], value, "the command line")
+            origin = (origins or {}).get(name, "the command line")
+            convert(SETTINGS_BY_NAME[name], value, origin)
 
+    target = Path(os.path.realpath(path))
     try:
-        document = tomlkit.parse(path.read_text("utf-8"))
+        document = tomlkit.parse(target.read_text("utf-8"))
     except FileNotFoundError:
         document = tomlkit.document()
+    except (UnicodeDecodeError, tomlkit.exceptions.ParseError) as error:
+        raise InvalidInput(
+            f"invalid TOML in {path}: {error}", "fix the file or move it away"
+        ) from error
     for name, value in changes.items():
         _set_in_document(document, name, value)
+    text = tomlkit.dumps(document)
+    _validate_text(text, path)
 
-    ensure_private_dir(path.parent)
+    ensure_private_dir(target.parent)
+    _write_private(target, text)
+
+
+def _validate_text(text: str, path: Path) -> None:
+    """Raise InvalidInput when `text`, as config.toml, has an invalid setting."""
+    parsed = tomllib.loads(text)
+    _reject_unknown_keys(parsed, path)
+    for setting in SETTINGS:
+        present, value = _lookup(parsed, setting.name)
+        if present:
+            convert(setting, value, "config.toml")
+
+
+def _write_private(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(tomlkit.dumps(document))
+        handle.write(text)
     os.chmod(temporary, 0o600)
     os.replace(temporary, path)
 
@@ -345,7 +374,7 @@ def _expected(setting: Setting) -> str:
         "duration": "use a duration such as '30s', '15m' or '24h'",
         "bool": "use true or false",
         "email": "use an address such as 'me@example.com'",
-        "url": "use an http or https URL",
+        "url": "use an https URL (http only for 127.0.0.1 or localhost)",
         "text": "use a non-empty string",
         "key": "copy the key again from the service's dashboard, as one line",
     }[setting.kind]
@@ -410,6 +439,11 @@ def _to_url(setting: Setting, value: Any) -> str:
     text = str(value).strip().rstrip("/")
     if not text.startswith(("http://", "https://")):
         raise ValueError("not an http or https URL")
+    # The API key travels with every request, so plain http is allowed only to
+    # this machine, as tests and local stand-ins use.
+    host = (urlsplit(text).hostname or "").lower()
+    if text.startswith("http://") and host not in _LOOPBACK_HOSTS:
+        raise ValueError("plain http would send the API key unencrypted")
     return text
 
 

@@ -29,8 +29,10 @@ class RabbError(Exception):
     def __str__(self) -> str:
         if not self.hint:
             return self.message
-        hint = self.hint[0].upper() + self.hint[1:]
-        return f"{self.message}. {hint}."
+        # Messages quoted from a server may end in a full stop already.
+        message = self.message.rstrip(".")
+        hint = self.hint[0].upper() + self.hint[1:].rstrip(".")
+        return f"{message}. {hint}."
 
 
 class InvalidInput(RabbError):

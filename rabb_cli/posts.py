@@ -156,6 +156,8 @@ def edit_post(store: Store, post_id: int, changes: Changes) -> Post:
     with store.write() as session:
         post = store.get_post(session, post_id)
         require_editable(post)
+        if changes.scheduled_for is not None:
+            _require_schedulable_by_edit(post)
 
         content = _content_of(post)
         content_changed = _apply_changes(content, changes)
@@ -349,6 +351,16 @@ def _schedule_retry(post: Post, when: datetime, now: datetime) -> None:
 
 def _unpublished(post: Post) -> list[Target]:
     return [t for t in post.targets if t.status != TargetStatus.PUBLISHED.value]
+
+
+def _require_schedulable_by_edit(post: Post) -> None:
+    status = post.post_status
+    if status in (PostStatus.FAILED, PostStatus.PARTIAL):
+        raise InvalidInput(
+            f"post {post.id} is {status.label}, and a new time alone would not send"
+            " it again",
+            f"use 'rabb retry {post.id} --at WHEN' to schedule it again",
+        )
 
 
 def require_editable(post: Post) -> None:

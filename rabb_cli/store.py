@@ -25,6 +25,7 @@ from rabb_cli.paths import ensure_private_dir
 from rabb_cli.status import PostStatus
 
 BUSY_TIMEOUT_SECONDS = 30
+MAX_ID = 2**63 - 1
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -58,7 +59,8 @@ class Store:
             raise database_error(self.database, error) from error
 
     def get_post(self, session: Session, post_id: int) -> Post:
-        post = session.get(Post, post_id)
+        # SQLite integers stop at 2**63 - 1; a larger id cannot name a post.
+        post = session.get(Post, post_id) if 0 < post_id <= MAX_ID else None
         if post is None:
             raise NotFound(
                 f"post {post_id} not found", "run 'rabb list' to see the post ids"

@@ -232,8 +232,10 @@ def check_media(platform_name: str, media: list[MediaItem]) -> None:
     if platform.needs_media and not set(types) & set(platform.needs_media):
         names = [_MEDIA_NAMES[kind] for kind in platform.needs_media]
         wanted = " or ".join([", ".join(names[:-1]), names[-1]] if names[1:] else names)
+        given = sorted({_MEDIA_NAMES.get(kind, f"a {kind}") for kind in types})
+        problem = f", and {' or '.join(given)} does not count" if given else ""
         raise InvalidInput(
-            f"{platform.label} needs media, at least {wanted}",
+            f"{platform.label} needs media, at least {wanted}{problem}",
             f"add --media URL, or drop -p {platform.name}",
         )
     if platform.max_media is not None and len(media) > platform.max_media:

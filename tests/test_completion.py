@@ -261,3 +261,10 @@ def test_retry_offers_failed_posts(posts: None, home: Path) -> None:
 def test_notify_offers_test(home: Path) -> None:
     result = complete(shell="bash", words="rabb notify ")
     assert result.stdout.split() == ["test"]
+
+
+def test_calendar_option_values() -> None:
+    statuses = complete(shell="bash", words="rabb calendar --status f")
+    days = complete(shell="bash", words="rabb calendar --week-start ")
+    assert statuses.stdout.split() == ["failed"]
+    assert days.stdout.split() == ["monday", "sunday"]

@@ -197,3 +197,22 @@ def test_home_that_is_a_file(
         f"rabb: error: cannot create the folder {blocker} (File exists). Check that"
         " no file has that name and that you may write there.\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("https://zernio.com/api", True),
+        ("http://127.0.0.1:8080", True),
+        ("http://localhost:8080/api", True),
+        ("http://zernio.com/api", False),
+        ("http://10.0.0.5/api", False),
+    ],
+)
+def test_base_url_needs_https(home: Path, value: str, accepted: bool) -> None:
+    env = {"LATE_BASE_URL": value}
+    if accepted:
+        assert load_config(resolve_paths(), environ=env).get("late_base_url") == value
+        return
+    with pytest.raises(InvalidInput, match="unencrypted"):
+        load_config(resolve_paths(), environ=env)

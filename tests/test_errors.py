@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from rabb_cli.errors import RabbError
 from rabb_cli.redact import mask, redact, register_secret
 from rabb_cli.store import SCHEMA_VERSION
 from tests.conftest import Cli
@@ -122,3 +123,8 @@ def test_redact_masks_registered_and_bearer() -> None:
 )
 def test_mask(value: str, expected: str) -> None:
     assert mask(value) == expected
+
+
+def test_error_text_single_full_stops() -> None:
+    error = RabbError("Late said: key revoked.", "create a new key.")
+    assert str(error) == "Late said: key revoked. Create a new key."

@@ -96,8 +96,8 @@ def test_invalid_address_stores_nothing(cli: Cli, home: Path) -> None:
     result = cli("notify", "--email", "not an address")
     assert result.exit_code == 2
     assert result.stderr == (
-        "rabb: error: invalid value 'not an address' for alerts.email in the command"
-        " line (not an email address). Use an address such as 'me@example.com'.\n"
+        "rabb: error: invalid value 'not an address' for alerts.email in --email"
+        " (not an email address). Use an address such as 'me@example.com'.\n"
     )
     assert not (home / "config.toml").exists()
 
@@ -269,3 +269,48 @@ def test_set_then_test_in_one_command(
     assert result.exit_code == 0, result.stderr
     assert sent_emails(route)[0]["to"] == ["new@example.com"]
     assert config_file(home) == {"alerts": {"email": "new@example.com"}}
+
+
+def test_invalid_toml_stores_nothing(cli: Cli, home: Path) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "config.toml"
+    path.write_text("this is [ not toml\n")
+    path.chmod(0o600)
+    result = cli("notify", "--email", "me@example.com")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"rabb: error: invalid TOML in {path}")
+    assert path.read_text() == "this is [ not toml\n"
+
+
+def test_other_invalid_setting_stores_nothing(cli: Cli, home: Path) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "config.toml"
+    path.write_text("[publish]\nmax_attempts = 0\n")
+    path.chmod(0o600)
+    result = cli("notify", "--email", "me@example.com")
+    assert result.exit_code == 2
+    assert "publish.max_attempts" in result.stderr
+    assert "me@example.com" not in path.read_text()
+
+
+def test_notify_writes_through_symlink(cli: Cli, home: Path, tmp_path: Path) -> None:
+    real = tmp_path / "dotfiles" / "rabb.toml"
+    real.parent.mkdir()
+    real.write_text("# kept in a dotfiles repository\n")
+    real.chmod(0o600)
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").symlink_to(real)
+    result = cli("notify", "--email", "me@example.com")
+    assert result.exit_code == 0, result.stderr
+    assert (home / "config.toml").is_symlink()
+    assert 'email = "me@example.com"' in real.read_text()
+    assert "# kept in a dotfiles repository" in real.read_text()
+
+
+def test_settings_table_keeps_columns(cli: Cli, home: Path) -> None:
+    cli("notify", "--email", "me@example.com", "--from", "rabb <rabb@example.com>")
+    lines = cli("notify").stdout.splitlines()
+    email = next(line for line in lines if "alerts.email" in line)
+    sender = next(line for line in lines if "alerts.from" in line)
+    assert email.startswith("  alerts.email ")
+    assert email.index("me@example.com") == sender.index("rabb <rabb@example.com>")

@@ -504,3 +504,32 @@ def test_show_publishing_next_steps(cli: Cli, home: Path) -> None:
     post = json.loads(cli("show", "1", "--json").stdout)
     assert post["next_commands"] == ["rabb doctor", "rabb run-due --dry-run"]
     assert "  rabb doctor" in cli("show", "1").stdout
+
+
+@pytest.mark.parametrize("status", ["failed", "partial"])
+def test_edit_time_of_failed_post_rejected(cli: Cli, home: Path, status: str) -> None:
+    cli("compose", "Went wrong", "-p", "threads")
+    connection = sqlite3.connect(home / "rabb.db")
+    connection.execute("UPDATE post SET status=? WHERE id=1", (status,))
+    connection.commit()
+    result = cli("edit", "1", "--at", "in 2h")
+    assert result.exit_code == 2
+    assert "a new time alone would not send it again" in result.stderr
+    assert "rabb retry 1 --at WHEN" in result.stderr
+    assert json.loads(cli("show", "1", "--json").stdout)["scheduled_for"] is None
+
+
+@pytest.mark.parametrize("command", [("edit", "1"), ("retry", "1")])
+def test_empty_at_rejected(cli: Cli, command: tuple[str, ...]) -> None:
+    cli("compose", "Draft", "-p", "threads")
+    result = cli(*command, "--at", "", stdin=b"replacement text\n")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("rabb: error: missing time.")
+    assert json.loads(cli("show", "1", "--json").stdout)["text"] == "Draft"
+
+
+@pytest.mark.parametrize("command", ["show", "cancel", "retry"])
+def test_huge_id_not_found(cli: Cli, command: str) -> None:
+    result = cli(command, "99999999999999999999999")
+    assert result.exit_code == 2
+    assert "post 99999999999999999999999 not found" in result.stderr

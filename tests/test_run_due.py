@@ -744,6 +744,21 @@ def test_missing_key_one_line(cli: Cli) -> None:
     )
 
 
+def test_missing_key_run_recorded(cli: Cli, home: Path) -> None:
+    schedule(cli, "Needs a key", "twitter")
+    result = run_due(cli)
+    rows = query(home / "rabb.db", "SELECT status, error FROM run")
+    timer = json.loads(cli("timer", "status", "--json").stdout)
+    assert result.exit_code == 1
+    assert rows == [("error", "no Late API key is set")]
+    assert timer["last_run"]["status"] == "error"
+
+
+def test_missing_key_creates_no_database(cli: Cli, home: Path) -> None:
+    assert run_due(cli).exit_code == 1
+    assert not (home / "rabb.db").exists()
+
+
 def test_verbose_logs_with_timestamps(cli: Cli, late: respx.MockRouter) -> None:
     post_id = schedule(cli, "Logged", "twitter")
     route_creates(late, created(late_post()))

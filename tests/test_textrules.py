@@ -249,3 +249,10 @@ def test_media_rules_rejected(
 )
 def test_media_rules_accepted(platform: str, media: list[MediaItem]) -> None:
     check_media(platform, media)
+
+
+def test_media_rule_names_wrong_kind() -> None:
+    gif = MediaItem("https://cdn.example.com/a.gif", "gif")
+    with pytest.raises(InvalidInput) as raised:
+        check_media("tiktok", [gif])
+    assert "at least an image or a video, and a GIF does not count" in str(raised.value)

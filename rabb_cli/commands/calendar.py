@@ -4,6 +4,8 @@ from typing import Annotated
 
 import typer
 
+from rabb_cli.completion import complete_status, complete_week_start
+
 
 def show_calendar(
     month: Annotated[
@@ -29,6 +31,7 @@ def show_calendar(
             metavar="monday|sunday",
             help="First day of the week (default: week_start in config.toml,"
             " else monday).",
+            autocompletion=complete_week_start,
         ),
     ] = None,
     status: Annotated[
@@ -39,6 +42,7 @@ def show_calendar(
             metavar="STATUS",
             help="Show only posts with this status (draft, scheduled, publishing,"
             " published, partial, failed). Repeat for more.",
+            autocompletion=complete_status,
         ),
     ] = None,
     json_output: Annotated[

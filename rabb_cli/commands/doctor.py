@@ -48,7 +48,8 @@ def _print_lines(results: "list[CheckResult]") -> None:
         line = Text()
         line.append(f"{result.status.value:<8}", style=STATUS_STYLES[result.status])
         line.append(f"{result.name:<{width}}  ")
-        line.append(printable(result.message, one_line=True))
+        message = printable(result.message, one_line=True)
+        line.append(message.rstrip(".") if result.fix else message)
         if result.fix:
             line.append(f". Fix: {printable(result.fix, one_line=True)}")
         console.print(line, soft_wrap=True)

@@ -75,6 +75,9 @@ def notify(
     from rabb_cli.context import get_context
 
     context = get_context()
+    # Reading the settings first rejects a broken config.toml or a malformed key
+    # in the environment before anything is written.
+    _ = context.config
     changes: dict[str, Any] = {}
     if email is not None:
         changes["alerts.email"] = email
@@ -83,7 +86,12 @@ def notify(
     if on_failure is not None:
         changes["alerts.on_failure"] = on_failure
     if changes:
-        update_config(context.paths.config_file, changes)
+        origins = {
+            "alerts.email": "--email",
+            "alerts.from": "--from",
+            "alerts.on_failure": "--on-failure",
+        }
+        update_config(context.paths.config_file, changes, origins)
         # Later steps read the settings just written.
         context.__dict__.pop("config", None)
     if action is Action.TEST:
@@ -195,8 +203,9 @@ def _render(config: "Config", zone: Any) -> None:
             value = "(not set)"
         elif isinstance(value, bool):
             value = str(value).lower()
-        line = f"  {row['name']:<{width}}{value}  ({row['source']})"
-        typer.echo(printable(line, one_line=True))
+        # Only the value is user content; escaping it alone keeps the columns.
+        shown = printable(str(value), one_line=True)
+        typer.echo(f"  {row['name']:<{width}}{shown}  ({row['source']})")
     counts = _email_counts()
     if counts is not None:
         typer.echo(

@@ -184,9 +184,9 @@ def edit(
         targets=parse_targets(platform) if platform else None,
         custom_texts=posts.parse_text_for(text_for or []),
         media=[] if no_media else [parse_media(url) for url in media or []] or None,
-        scheduled_for=resolve_at(at) if at else None,
+        scheduled_for=resolve_at(at) if at is not None else None,
     )
-    nothing_else = not (platform or media or no_media or text_for or at)
+    nothing_else = not (platform or media or no_media or text_for or at is not None)
     if text is not None:
         changes.text = resolve_text(text)
     elif nothing_else:

@@ -63,7 +63,7 @@ def retry(
             "give the ids of FAILED or PARTIAL posts, or --all-failed",
         )
     context = get_context()
-    when = resolve_at(at) if at else context.now()
+    when = resolve_at(at) if at is not None else context.now()
     plans = posts.retry_posts(
         context.store, None if all_failed else post_ids, when, dry_run=dry_run
     )

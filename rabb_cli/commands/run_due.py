@@ -31,18 +31,32 @@ def run_due(
     3 when a post ends FAILED or PARTIAL.
     """
     from rabb_cli.context import get_context, options
+    from rabb_cli.errors import RabbError
     from rabb_cli.logs import setup_logging
+    from rabb_cli.publish.due import record_failed_run
     from rabb_cli.publish.settings import PublishSettings, require_publisher_ready
+    from rabb_cli.redact import redact
 
     if verbose and not options.verbose:
         options.verbose = True
         setup_logging(debug=options.debug, verbose=True)
     context = get_context()
     settings = PublishSettings.from_config(context.config)
-    if not dry_run:
-        require_publisher_ready(settings)
-
     started = context.now()
+    if not dry_run:
+        try:
+            require_publisher_ready(settings)
+        except RabbError as error:
+            # Recorded, so that `rabb timer status` and `rabb doctor` show why
+            # cron's runs publish nothing.
+            record_failed_run(
+                context.paths.database,
+                started,
+                redact(error.message),
+                settings.publisher,
+            )
+            raise
+
     # The cheap path: nothing due is found and recorded with sqlite3 alone.
     if _nothing_due(context, settings, started, dry_run, json_output):
         return

@@ -137,7 +137,7 @@ def check_last_run(setup: Setup) -> Finding:
     if latest.status == ERROR:
         return error(summary, "run 'rabb run-due -v' to see the error as it happens")
     if is_unfinished(latest):
-        return _unfinished_run(summary, age, setup)
+        return _unfinished_run(latest, summary, age, setup)
     interval = _safe_interval(setup)
     # An error, not a warning: no run for two intervals means that due posts are
     # not being published at all, and scripts that run `rabb doctor` as a health
@@ -174,12 +174,18 @@ def _run_summary(latest: LastRun, setup: Setup) -> str:
     return f"last run {when} ({ago} ago): {describe_outcome(latest)}"
 
 
-def _unfinished_run(summary: str, age: timedelta, setup: Setup) -> Finding:
+def _unfinished_run(
+    latest: LastRun, summary: str, age: timedelta, setup: Setup
+) -> Finding:
     lease = setup.config.get("publish.lease") if setup.config else None
     if lease is None or age <= lease:
         return ok(summary)
+    from rabb_cli.timeparse import format_local
+
+    when = format_local(latest.started_at, setup.zone)
     return warning(
-        f"{summary}; it never finished, so it was stopped",
+        f"the last run, at {when} ({duration(age)} ago), was stopped before it"
+        " finished",
         "nothing to do: the next run takes over the posts it had claimed",
     )
 

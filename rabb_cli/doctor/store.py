@@ -168,4 +168,11 @@ def _next_run_plans(
                 "sends {} again with the same idempotency key, so none is posted twice"
             )
         groups.setdefault(plan, []).append(str(post_id))
-    return [plan.format(", ".join(ids)) for plan, ids in groups.items()]
+    return [plan.format(_posts_named(ids)) for plan, ids in groups.items()]
+
+
+def _posts_named(ids: list[str]) -> str:
+    """Return `post 4`, `posts 4 and 7` or `posts 4, 7 and 9`."""
+    if len(ids) == 1:
+        return f"post {ids[0]}"
+    return f"posts {', '.join(ids[:-1])} and {ids[-1]}"

@@ -225,3 +225,32 @@ def _connect(
 def _schema_is_current(connection: sqlite3.Connection) -> bool:
     version = connection.execute("PRAGMA user_version").fetchone()[0]
     return bool(version == len(MIGRATIONS))
+
+
+def record_failed_run(
+    database: Path, started_at: datetime, error: str, publisher: str
+) -> None:
+    """Record a run that stopped before it looked for due work, such as without a key.
+
+    Does nothing when the database does not exist or has another schema, so a
+    missing key never creates or migrates the store.
+    """
+    if not database.exists():
+        return
+    connection = _connect(database)
+    try:
+        if not _schema_is_current(connection):
+            return
+        connection.execute(
+            "INSERT INTO run (started_at, finished_at, pid, status, error, publisher)"
+            " VALUES (?, ?, ?, 'error', ?, ?)",
+            (
+                format_time(started_at),
+                format_time(datetime.now(UTC)),
+                os.getpid(),
+                error,
+                publisher,
+            ),
+        )
+    finally:
+        connection.close()
