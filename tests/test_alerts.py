@@ -197,6 +197,30 @@ def test_partial_post_gets_alert(
 # The email
 
 
+def test_unsent_duplicate_target_alerted(
+    cli: Cli, home: Path, late: respx.MockRouter, mailer: respx.MockRouter
+) -> None:
+    """A post left PARTIAL by a 409 duplicate gets its alert, with the right advice."""
+    post_id = schedule(cli, "Good morning", "twitter", "linkedin")
+    details = {"platform": "twitter", "accountId": "acc-x", "existingPostId": "old"}
+    late.post("/posts").mock(return_value=error(409, "Duplicate", details=details))
+    late.get("/posts/old").mock(
+        return_value=httpx.Response(200, json={"post": late_post("old")})
+    )
+    route = route_emails(mailer, accepted())
+    assert run_due(cli).exit_code == 3
+    [email] = sent_emails(route)
+    assert email["subject"] == (
+        f'rabb: post {post_id} failed on some platforms: "Good morning"'
+    )
+    assert (
+        "- LinkedIn: LinkedIn was not sent, because Late rejected the whole post when"
+        " another platform already had the same text. Retry the post to send it."
+        in email["text"]
+    )
+    assert f"Send it again:   rabb retry {post_id}" in email["text"]
+
+
 def test_html_escapes_script(
     cli: Cli, late: respx.MockRouter, mailer: respx.MockRouter
 ) -> None:

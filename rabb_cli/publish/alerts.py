@@ -283,7 +283,7 @@ def _new_email(
     settings: AlertSettings,
     now: datetime,
 ) -> AlertEmail:
-    failed = [_failed_post(posts[alert.post_id]) for alert in group]
+    failed = [_failed_post(posts[alert.post_id], now) for alert in group]
     digest = len(group) > 1
     if digest:
         message = digest_email(failed, settings.zone)
@@ -329,7 +329,7 @@ def _attach(session: Session, group: Sequence[Alert], email: AlertEmail) -> None
         session.add(alert)
 
 
-def _failed_post(post: Post | None) -> FailedPost:
+def _failed_post(post: Post | None, now: datetime) -> FailedPost:
     # _is_current checked that the post exists.
     assert post is not None
     assert post.id is not None
@@ -350,7 +350,9 @@ def _failed_post(post: Post | None) -> FailedPost:
             )
             for target in post.targets
         ),
-        outcome_unknown=post.attempt_key is not None,
+        outcome_unknown=post.outcome_unknown,
+        late_unsettled=post.late_unsettled,
+        key_expired=post.attempt_key_expired(now),
     )
 
 
