@@ -162,4 +162,33 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX ix_alert_unsent ON alert (alert_email_id, created_at)",
         ),
     ),
+    Migration(
+        "0004_add_unknown_outcome_tracking",
+        (
+            # The request a run claimed the post for: create, late_retry or check. A
+            # run that takes over a stale claim sends that request again.
+            "ALTER TABLE post ADD COLUMN claim_kind VARCHAR",
+            # When `attempt_key` was first sent. Late recognizes a key for 24 hours.
+            "ALTER TABLE post ADD COLUMN attempt_sent_at VARCHAR(27)",
+            # The first send of a key from before this migration was not recorded.
+            # The post cannot have been sent before it was created, so taking that
+            # time never makes the key look younger than it is.
+            "UPDATE post SET attempt_sent_at = created_at"
+            " WHERE attempt_key IS NOT NULL",
+            # Set while Late may still publish `late_post_id` without rabb knowing:
+            # a retry request to Late got no answer, or Late had not finished when
+            # rabb stopped checking.
+            "ALTER TABLE post ADD COLUMN late_unsettled BOOLEAN NOT NULL DEFAULT 0",
+            # When Late first answered that it was still publishing the post.
+            "ALTER TABLE post ADD COLUMN waiting_since VARCHAR(27)",
+            # Set once an attempt got no clear answer, so Resend may have sent the
+            # email.
+            "ALTER TABLE alert_email ADD COLUMN outcome_unknown BOOLEAN NOT NULL"
+            " DEFAULT 0",
+            # Earlier attempts of a pending email were not recorded as known or
+            # unknown, so any attempt made counts as one that may have sent it.
+            "UPDATE alert_email SET outcome_unknown = 1"
+            " WHERE status = 'pending' AND attempts > 0",
+        ),
+    ),
 )

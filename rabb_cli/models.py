@@ -4,7 +4,7 @@ The schema itself is created by the ordered migrations in `migrations.py`; these
 classes map onto it, and a test checks that both agree column by column.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, String, UniqueConstraint
@@ -16,6 +16,10 @@ from rabb_cli.status import PostStatus, TargetStatus
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 # Late statuses of a post that Late's retry endpoint publishes again.
 LATE_RETRYABLE_STATUSES = ("failed", "partial")
+# Late recognizes an Idempotency-Key for 24 hours after the first request with it.
+# rabb reuses a key for 23 hours after it first sent it, which leaves an hour for a
+# clock that is off.
+ATTEMPT_KEY_LIFETIME = timedelta(hours=23)
 
 
 def utc_now() -> datetime:
@@ -84,8 +88,23 @@ class Post(SQLModel, table=True):
     last_error: str | None = None
     # How many times the post ended FAILED or PARTIAL. Each failure gets one alert.
     failures: int = 0
-    # The revision of the content that the Late post `late_post_id` carries.
+    # The revision of the content that the Late post `late_post_id` carries. None
+    # when that post is not one rabb created for this post, such as the original
+    # that a 409 duplicate names.
     late_revision: int | None = None
+    # The request the claiming run sends: create, late_retry or check
+    # (`rabb_cli.publish.report.ClaimKind`). None while no run has claimed the post.
+    claim_kind: str | None = None
+    # When `attempt_key` was first sent, since Late recognizes a key for 24 hours.
+    attempt_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # True while Late may still publish `late_post_id` without rabb knowing: a retry
+    # request to Late got no answer, or Late had not finished when rabb stopped
+    # checking. Only Late's retry endpoint, which never publishes a platform twice,
+    # is used on such a post, and its content must not change.
+    late_unsettled: bool = False
+    # When Late first reported the post as still publishing. Checks on Late stop
+    # some time after this (see `rabb_cli.publish.record`).
+    waiting_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     targets: list["Target"] = Relationship(
         back_populates="post",
@@ -115,16 +134,45 @@ class Post(SQLModel, table=True):
     def retries_on_late(self) -> bool:
         """Return whether the next attempt requests a retry of Late's own post.
 
-        That is the case when Late has the current content as a post that failed
-        on some or all platforms. POST /v1/posts/{id}/retry then publishes only the
-        failed platforms of that post, so nothing Late published is sent twice.
+        That is the case when Late's retry endpoint applies to `late_post_id` and
+        no create is waiting to be sent again with its key.
         """
-        return (
-            self.late_post_id is not None
-            and self.late_status in LATE_RETRYABLE_STATUSES
-            and self.late_revision == self.revision
-            and self.attempt_key is None
-        )
+        return self.late_post_retryable and self.attempt_key is None
+
+    @property
+    def late_post_retryable(self) -> bool:
+        """Return whether Late's retry endpoint applies to `late_post_id`.
+
+        It does when Late has the current content as a post that failed on some or
+        all platforms, or that Late may still publish (`late_unsettled`). POST
+        /v1/posts/{id}/retry publishes only the failed platforms of that post, and
+        Late rejects it while the post is publishing or once it is no longer
+        failed, so nothing Late published is sent twice.
+        """
+        failed_on_late = self.late_status in LATE_RETRYABLE_STATUSES
+        return self.late_post_current and (failed_on_late or self.late_unsettled)
+
+    @property
+    def late_post_current(self) -> bool:
+        """Return whether `late_post_id` names a Late post with the current content."""
+        return self.late_post_id is not None and self.late_revision == self.revision
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """Return whether Late may have published the post without rabb knowing."""
+        return self.attempt_key is not None or self.late_unsettled
+
+    def attempt_key_expired(self, now: datetime) -> bool:
+        """Return whether `attempt_key` is too old for Late to recognize it.
+
+        A key without a recorded send time counts as expired, since its age is
+        unknown.
+        """
+        if self.attempt_key is None:
+            return False
+        if self.attempt_sent_at is None:
+            return True
+        return now - self.attempt_sent_at >= ATTEMPT_KEY_LIFETIME
 
 
 class Target(SQLModel, table=True):
@@ -228,6 +276,9 @@ class AlertEmail(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     claimed_by: str | None = None
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # True once an attempt got no clear answer, so Resend may have sent the email.
+    # Such an email is not sent again once Resend no longer recognizes its key.
+    outcome_unknown: bool = False
 
 
 class Alert(SQLModel, table=True):

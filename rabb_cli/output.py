@@ -8,7 +8,7 @@ escape sequence prints as written and cannot restyle or move the terminal.
 import json
 import sys
 import unicodedata
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from rabb_cli.context import colour_enabled
@@ -159,7 +159,7 @@ def post_to_json(post: "Post") -> dict[str, Any]:
         "next_attempt_at": iso(post.next_attempt_at),
         "last_error": post.last_error,
         "late_status": post.late_status,
-        "outcome_unknown": post.attempt_key is not None,
+        "outcome_unknown": post.outcome_unknown,
         "revision": post.revision,
         "created_at": iso(post.created_at),
         "updated_at": iso(post.updated_at),
@@ -327,9 +327,25 @@ def _detail_rows(post: "Post", zone: tzinfo) -> list[tuple[str, str]]:
         rows.append(("Last error", printable(post.last_error, one_line=True)))
     if post.late_status and post.post_status is PostStatus.PUBLISHING:
         rows.append(("On Late", f"{post.late_status}; Late keeps publishing it"))
-    if post.attempt_key:
+    if post.attempt_key and post.attempt_key_expired(datetime.now(UTC)):
+        rows.append(
+            (
+                "Unknown outcome",
+                f"idempotency key {post.attempt_key} is too old for Late to recognize;"
+                f" check Late, then 'rabb retry {post.id} --confirm-unpublished'",
+            )
+        )
+    elif post.attempt_key:
         rows.append(
             ("Unknown outcome", f"retries reuse idempotency key {post.attempt_key}")
+        )
+    if post.late_unsettled:
+        rows.append(
+            (
+                "Unknown outcome",
+                f"Late may still publish post {post.late_post_id}; retries ask Late"
+                " to retry it",
+            )
         )
     if post.late_post_id:
         rows.append(("Late post id", post.late_post_id))

@@ -222,7 +222,9 @@ def check_deletable(post: Post) -> None:
 
 def waiting_on_late(post: Post) -> bool:
     """Return whether Late has the post and may still publish it."""
-    return post.post_status is PostStatus.PUBLISHING and bool(post.late_post_id)
+    if not post.late_post_id:
+        return False
+    return post.post_status is PostStatus.PUBLISHING or post.late_unsettled
 
 
 @dataclass(frozen=True)
@@ -241,6 +243,9 @@ class RetryPlan:
     idempotency_key: str | None
     # True when an earlier attempt got no response, so Late may have the post.
     outcome_unknown: bool
+    # True when that attempt's key is too old for Late to recognize, and the user
+    # confirmed that Late did not publish the post.
+    confirmed_unpublished: bool = False
 
 
 def retry_posts(
@@ -249,12 +254,17 @@ def retry_posts(
     when: datetime,
     *,
     dry_run: bool = False,
+    confirm_unpublished: bool = False,
 ) -> list[RetryPlan]:
     """Schedule FAILED and PARTIAL posts again at `when` (None: every such post).
 
     Every post is checked before any changes, so one that cannot be retried leaves
-    all of them as they were. A dry run changes nothing.
+    all of them as they were. A dry run changes nothing. A post whose unanswered
+    attempt is older than Late remembers its key is retried only with
+    `confirm_unpublished`: the user checked Late, so that attempt is settled and
+    the retry gets a new key.
     """
+    now = utc_now()
     session_scope = store.read() if dry_run else store.write()
     with session_scope as session:
         if post_ids is None:
@@ -265,17 +275,18 @@ def retry_posts(
             unique = dict.fromkeys(post_ids)
             posts = [store.get_post(session, post_id) for post_id in unique]
         for post in posts:
-            require_retryable(post)
-        plans = [_retry_plan(post, when) for post in posts]
+            require_retryable(post, now, confirm_unpublished=confirm_unpublished)
+        plans = [_retry_plan(post, when, now) for post in posts]
         if not dry_run:
-            now = utc_now()
             for post in posts:
                 _schedule_retry(post, when, now)
             session.add_all(posts)
     return plans
 
 
-def require_retryable(post: Post) -> None:
+def require_retryable(
+    post: Post, now: datetime, *, confirm_unpublished: bool = False
+) -> None:
     """Raise InvalidInput, saying why and what to do, unless `rabb retry` applies."""
     status = post.post_status
     post_id = post.id
@@ -285,6 +296,15 @@ def require_retryable(post: Post) -> None:
                 f"post {post_id} is {status.label} but every platform it still goes"
                 " to is published, so there is nothing to retry",
                 f"add a platform with 'rabb edit {post_id} -p NAME' to publish there",
+            )
+        if post.attempt_key_expired(now) and not confirm_unpublished:
+            raise InvalidInput(
+                f"post {post_id} cannot be retried as it is: an earlier attempt got"
+                " no answer, so Late may have published it, and that attempt is"
+                " more than 23 hours old, too old for Late to recognize its"
+                " idempotency key, so a retry could publish it twice",
+                f"check the post in Late; if it was not published there, run 'rabb"
+                f" retry {post_id} --confirm-unpublished'",
             )
         return
     reasons = {
@@ -311,9 +331,13 @@ def require_retryable(post: Post) -> None:
     )
 
 
-def _retry_plan(post: Post, when: datetime) -> RetryPlan:
+def _retry_plan(post: Post, when: datetime, now: datetime) -> RetryPlan:
     assert post.id is not None  # Posts read from the store have an id.
-    on_late = post.retries_on_late
+    # require_retryable let an expired key through only with the user's word that
+    # Late did not publish the post, which settles that attempt: its key goes.
+    confirmed = post.attempt_key_expired(now)
+    on_late = post.late_post_retryable if confirmed else post.retries_on_late
+    key = None if confirmed else post.attempt_key
     return RetryPlan(
         post_id=post.id,
         previous_status=post.post_status,
@@ -325,8 +349,9 @@ def _retry_plan(post: Post, when: datetime) -> RetryPlan:
             if target.status == TargetStatus.PUBLISHED.value
         ],
         late_post_id=post.late_post_id if on_late else None,
-        idempotency_key=None if on_late else post.attempt_key or post.idempotency_key,
-        outcome_unknown=post.attempt_key is not None,
+        idempotency_key=None if on_late else key or post.idempotency_key,
+        outcome_unknown=post.outcome_unknown and not confirmed,
+        confirmed_unpublished=confirmed,
     )
 
 
@@ -334,8 +359,12 @@ def _schedule_retry(post: Post, when: datetime, now: datetime) -> None:
     """Make a failed post due at `when` with all its attempts and no failure reason.
 
     The failure count stays, so the retry sends with a key of its own (see
-    Post.idempotency_key) and a new failure gets a new alert.
+    Post.idempotency_key) and a new failure gets a new alert. An expired attempt
+    key is dropped: `require_retryable` lets such a post through only once the
+    user confirmed that Late did not publish it.
     """
+    if post.attempt_key_expired(now):
+        post.attempt_key = post.attempt_sent_at = None
     post.status = PostStatus.SCHEDULED.value
     post.scheduled_for = when
     post.next_attempt_at = None
@@ -381,19 +410,36 @@ def require_content_editable(post: Post) -> None:
 
     Retries of such an attempt must send the same content with the same idempotency
     key, so that Late recognizes a post it already has. New text would get a new key,
-    and Late could then publish both versions.
+    and Late could then publish both versions. The same applies while Late may still
+    publish its own post (`late_unsettled`): new text would go out as a new post.
     """
-    if post.attempt_key is None:
+    if not post.outcome_unknown:
         return
+    if post.late_unsettled:
+        cause = (
+            f"Late may still publish its post {post.late_post_id}, since a request"
+            " to Late got no answer or Late had not finished publishing it"
+        )
+        again = "asks Late to retry its post"
+        recognized = "which Late never publishes twice"
+    else:
+        cause = "Late may already have published it, since the outcome of an attempt"
+        cause += " is unknown"
+        again = "sends the same content again"
+        recognized = "which Late recognizes"
     if post.post_status is PostStatus.SCHEDULED:
-        settle = "'rabb run-due' sends the same content again, which Late recognizes"
+        settle = f"'rabb run-due' {again}, {recognized}"
     elif post.post_status is PostStatus.DRAFT:
         settle = f"schedule it again ('rabb schedule {post.id} --at now') to settle it"
+    elif post.attempt_key_expired(utc_now()):
+        settle = (
+            "check the post in Late; if it was not published there, 'rabb retry"
+            f" {post.id} --confirm-unpublished' settles it"
+        )
     else:
-        settle = f"'rabb retry {post.id}' sends the same content again to settle it"
+        settle = f"'rabb retry {post.id}' {again} to settle it"
     raise InvalidInput(
-        f"the text, platforms and media of post {post.id} cannot change now: Late may"
-        " already have published it, since the outcome of an attempt is unknown",
+        f"the text, platforms and media of post {post.id} cannot change now: {cause}",
         f"{settle}; to publish other text, compose a new post",
     )
 

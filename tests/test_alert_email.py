@@ -29,6 +29,8 @@ def failed(
     post_id: int = 12,
     scheduled_for: datetime | None = NOON,
     outcome_unknown: bool = False,
+    late_unsettled: bool = False,
+    key_expired: bool = False,
 ) -> FailedPost:
     return FailedPost(
         post_id=post_id,
@@ -38,6 +40,8 @@ def failed(
         reason=reason,
         targets=targets or (FailedTarget("twitter", None, "failed", "refused"),),
         outcome_unknown=outcome_unknown,
+        late_unsettled=late_unsettled,
+        key_expired=key_expired,
     )
 
 
@@ -203,6 +207,54 @@ def test_unknown_outcome_warned() -> None:
     sentences = explain(post)
     assert sentences[-1].startswith(
         "An attempt got no answer, so Late may have published the post."
+    )
+
+
+def test_late_unsettled_advice() -> None:
+    reason = "Late never finished publishing post late-3: rabb stopped checking"
+    post = failed("t", reason, outcome_unknown=True, late_unsettled=True)
+    sentences = explain(post)
+    assert sentences[-1] == (
+        "Late may still publish the post: a request to Late got no answer, or Late"
+        " had not finished publishing it when rabb stopped checking. Check the post"
+        " in Late. 'rabb retry' asks Late to retry its own post, which Late rejects"
+        " while that post is publishing or once it is no longer failed, so nothing"
+        " is published twice."
+    )
+
+
+def test_expired_key_advice() -> None:
+    reason = "not sent again: an attempt with idempotency key k got no answer"
+    post = failed("t", reason, outcome_unknown=True, key_expired=True)
+    sentences = explain(post)
+    assert sentences[-1].endswith(
+        "Check the post in Late. If it is not there, send it again with 'rabb retry"
+        " 12 --confirm-unpublished'."
+    )
+    assert not any("for 24 hours after the attempt" in s for s in sentences)
+
+
+def test_not_sent_target_advice() -> None:
+    target = FailedTarget(
+        "linkedin",
+        None,
+        "failed",
+        "not sent: Late rejected the whole request as a duplicate of its post old",
+        error_category="not_sent",
+    )
+    post = failed("t", "Late already has the same content as post old", target)
+    assert explain(post) == [
+        "LinkedIn: LinkedIn was not sent, because Late rejected the whole post when"
+        " another platform already had the same text. Retry the post to send it."
+    ]
+
+
+def test_deleted_post_advice() -> None:
+    reason = "Late has no post late-4 any more (HTTP 404); it may have been deleted"
+    post = failed("t", reason + " in Late")
+    assert explain(post)[-1] == (
+        "The post was deleted in Late while it was being published. Retry it to"
+        " publish it again."
     )
 
 

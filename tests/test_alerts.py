@@ -9,7 +9,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +195,30 @@ def test_partial_post_gets_alert(
 
 
 # The email
+
+
+def test_unsent_duplicate_target_alerted(
+    cli: Cli, home: Path, late: respx.MockRouter, mailer: respx.MockRouter
+) -> None:
+    """A post left PARTIAL by a 409 duplicate gets its alert, with the right advice."""
+    post_id = schedule(cli, "Good morning", "twitter", "linkedin")
+    details = {"platform": "twitter", "accountId": "acc-x", "existingPostId": "old"}
+    late.post("/posts").mock(return_value=error(409, "Duplicate", details=details))
+    late.get("/posts/old").mock(
+        return_value=httpx.Response(200, json={"post": late_post("old")})
+    )
+    route = route_emails(mailer, accepted())
+    assert run_due(cli).exit_code == 3
+    [email] = sent_emails(route)
+    assert email["subject"] == (
+        f'rabb: post {post_id} failed on some platforms: "Good morning"'
+    )
+    assert (
+        "- LinkedIn: LinkedIn was not sent, because Late rejected the whole post when"
+        " another platform already had the same text. Retry the post to send it."
+        in email["text"]
+    )
+    assert f"Send it again:   rabb retry {post_id}" in email["text"]
 
 
 def test_html_escapes_script(
@@ -422,6 +446,7 @@ def test_transport_error_retried(
 def test_transient_error_gives_up_later(
     cli: Cli, home: Path, late: respx.MockRouter, mailer: respx.MockRouter
 ) -> None:
+    """A 5xx may come after Resend sent the email, so the key window ends it."""
     post_id = schedule(cli, "Never mailed", "twitter")
     reject_texts(late, "Never mailed")
     route = route_emails(mailer, rejected(503, "application_error", "Down"))
@@ -430,17 +455,155 @@ def test_transient_error_gives_up_later(
         run_due(cli, at=NOW + timedelta(hours=hours))
     assert show(cli, post_id)["alerts"][0]["status"] == "pending"
     result = run_due(cli, at=NOW + timedelta(hours=25))
-    assert "failed and is not retried: gave up after 5 attempts in 24h" in result.stderr
+    note = (
+        "not sent again: an earlier attempt got no clear answer, so Resend may have"
+        " sent it, and Resend recognizes the email's idempotency key for 24h only,"
+        " so another attempt could deliver a second copy (last error: HTTP 503"
+        " application_error: Down)"
+    )
+    assert f"failed and is not retried: {note}" in result.stderr
     [alert] = show(cli, post_id)["alerts"]
     assert alert["status"] == "failed"
-    assert alert["error"] == (
-        "gave up after 5 attempts in 24h: HTTP 503 application_error: Down"
-    )
+    assert alert["error"] == note
     run_due(cli, at=NOW + timedelta(hours=30))
-    assert route.call_count == 5
+    assert route.call_count == 4
     assert check_due(home / "rabb.db", NOW + timedelta(days=3), LEASE) is (
         DueCheck.NOTHING_DUE
     )
+
+
+def test_unknown_alert_not_resent_after_window(
+    cli: Cli, home: Path, late: respx.MockRouter, mailer: respx.MockRouter
+) -> None:
+    """An email whose first attempt timed out may have been delivered.
+
+    Once Resend has forgotten the key (24 h), another attempt could deliver a
+    second copy, so the email is marked failed instead.
+    """
+    post_id = schedule(cli, "Timed out alert", "twitter")
+    reject_texts(late, "Timed out alert")
+    route = route_emails(mailer, httpx.ReadTimeout("slow"), accepted())
+    run_due(cli)
+    assert route.call_count == 1
+    database = home / "rabb.db"
+    # The machine sleeps for two days; the next run finds the email pending.
+    dry_run = run_due(cli, "--dry-run", at=NOW + timedelta(hours=48))
+    assert "would be sent" not in dry_run.stdout
+    result = run_due(cli, at=NOW + timedelta(hours=48))
+    assert route.call_count == 1
+    assert "alert for post 1 failed and is not retried: not sent again" in (
+        result.stderr
+    )
+    [alert] = show(cli, post_id)["alerts"]
+    assert alert["status"] == "failed"
+    assert alert["error"].startswith(
+        "not sent again: an earlier attempt got no clear answer"
+    )
+    assert alert["error"].endswith(
+        "(last error: no answer from Resend within 30s (ReadTimeout))"
+    )
+    detail = cli("show", str(post_id)).stdout
+    assert re.search(r"^Alert +failed, not retried: not sent again", detail, re.M)
+    assert check_due(database, NOW + timedelta(hours=49), LEASE) is (
+        DueCheck.NOTHING_DUE
+    )
+
+
+def stop_while_sending(home: Path, claimed_at: datetime) -> None:
+    """Leave the email as a run does that stopped while sending it."""
+    connection = sqlite3.connect(home / "rabb.db")
+    connection.execute(
+        "UPDATE alert_email SET claimed_by = 'run-9', claimed_at = ?,"
+        " attempts = attempts + 1",
+        (format_time(claimed_at),),
+    )
+    connection.commit()
+    connection.close()
+
+
+def test_stopped_send_not_resent_after_window(
+    cli: Cli, home: Path, late: respx.MockRouter, mailer: respx.MockRouter
+) -> None:
+    """A run stopped while sending may have sent it: no takeover after 24 h."""
+    post_id = schedule(cli, "Stopped mid-send", "twitter")
+    reject_texts(late, "Stopped mid-send")
+    route = route_emails(mailer, rejected(429, "rate_limit_exceeded", "Slow"))
+    run_due(cli)
+    stop_while_sending(home, NOW + timedelta(minutes=5))
+    run_due(cli, at=NOW + timedelta(hours=48))
+    assert route.call_count == 1
+    [alert] = show(cli, post_id)["alerts"]
+    assert alert["status"] == "failed"
+    assert alert["error"].startswith("not sent again: an earlier attempt")
+
+
+def test_taken_over_claim_marks_unknown(
+    cli: Cli, home: Path, late: respx.MockRouter, mailer: respx.MockRouter
+) -> None:
+    """Within the window a stale claim is taken over, and counts as maybe sent."""
+    schedule(cli, "Taken over", "twitter")
+    reject_texts(late, "Taken over")
+    route = route_emails(
+        mailer,
+        rejected(429, "rate_limit_exceeded", "Slow"),
+        rejected(429, "rate_limit_exceeded", "Slow"),
+        accepted(),
+    )
+    run_due(cli)
+    stop_while_sending(home, NOW + timedelta(minutes=5))
+    run_due(cli, at=NOW + timedelta(minutes=21))
+    assert route.call_count == 2
+    rows = query(home / "rabb.db", "SELECT status, outcome_unknown FROM alert_email")
+    assert rows == [("pending", 1)]
+    # Now a run after the window must not send it.
+    run_due(cli, at=NOW + timedelta(hours=25))
+    assert route.call_count == 2
+    [(status,)] = query(home / "rabb.db", "SELECT status FROM alert_email")
+    assert status == "failed"
+
+
+def test_unsent_alert_sent_late(
+    cli: Cli, home: Path, late: respx.MockRouter, mailer: respx.MockRouter
+) -> None:
+    """An email that no attempt can have sent (a 429) still goes out late."""
+    post_id = schedule(cli, "Throttled, then asleep", "twitter")
+    reject_texts(late, "Throttled, then asleep")
+    route = route_emails(
+        mailer, rejected(429, "rate_limit_exceeded", "Slow"), accepted("late-one")
+    )
+    run_due(cli)
+    [(unknown,)] = query(home / "rabb.db", "SELECT outcome_unknown FROM alert_email")
+    assert unknown == 0
+    assert run_due(cli, "--dry-run", at=NOW + timedelta(hours=48)).stdout == (
+        "1 failure alert would be sent by email.\n"
+    )
+    run_due(cli, at=NOW + timedelta(hours=48))
+    assert route.call_count == 2
+    assert len(set(sent_keys(route))) == 1
+    [alert] = show(cli, post_id)["alerts"]
+    assert alert["status"] == "sent"
+    assert alert["resend_id"] == "late-one"
+
+
+def test_unsent_alert_tried_once_late(
+    cli: Cli, home: Path, late: respx.MockRouter, mailer: respx.MockRouter
+) -> None:
+    post_id = schedule(cli, "Always throttled", "twitter")
+    reject_texts(late, "Always throttled")
+    route = route_emails(mailer, rejected(429, "rate_limit_exceeded", "Slow"))
+    run_due(cli)
+    for hours in (2, 12, 23):
+        run_due(cli, at=NOW + timedelta(hours=hours))
+    result = run_due(cli, at=NOW + timedelta(hours=25))
+    assert route.call_count == 5
+    [alert] = show(cli, post_id)["alerts"]
+    assert alert["status"] == "failed"
+    assert alert["error"] == (
+        "gave up after 5 attempts in 25h: HTTP 429 rate_limit_exceeded: Slow"
+    )
+    assert "failed and is not retried: gave up after 5 attempts" in result.stderr
+    run_due(cli, at=NOW + timedelta(hours=30))
+    assert route.call_count == 5
 
 
 def test_resend_failure_keeps_exit_code(

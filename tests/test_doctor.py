@@ -207,6 +207,37 @@ def test_stale_publishing_posts_named(cli: Cli, home: Path, machine: Machine) ->
     assert digest(home / "rabb.db") == before
 
 
+def test_stale_claims_named_by_kind(cli: Cli, home: Path, machine: Machine) -> None:
+    """A claim says what its run was doing, whatever `late_post_id` names."""
+    write_config(home, OUTBOX_CONFIG)
+    created, retried, checked = (schedule_later(cli) for _ in range(3))
+    claimed = format_time(datetime.now(UTC) - timedelta(hours=1))
+    kinds = {created: "create", retried: "late_retry", checked: "check"}
+    for post_id, kind in kinds.items():
+        update_post(
+            home, post_id, status="publishing", claimed_by="run-9", claimed_at=claimed
+        )
+        update_post(home, post_id, claim_kind=kind, attempts=1, late_post_id="late-old")
+    update_post(home, created, attempt_key="rabb-k-r2", attempt_sent_at=claimed)
+    expired = schedule_later(cli)
+    update_post(
+        home, expired, status="publishing", claimed_by="run-9", claimed_at=claimed
+    )
+    sent_long_ago = format_time(datetime.now(UTC) - timedelta(days=2))
+    update_post(home, expired, claim_kind="create", attempt_key="rabb-k2-r1")
+    update_post(home, expired, attempt_sent_at=sent_long_ago)
+
+    _, found = run_doctor(cli)
+
+    message = found["stuck_posts"]["message"]
+    assert f"sends post {created} again with the same idempotency key" in message
+    assert f"asks Late again to retry post {retried}" in message
+    assert f"checks post {checked} on Late" in message
+    assert f"marks post {expired} FAILED, because its unanswered key is too old" in (
+        message
+    )
+
+
 def test_missing_timer_warns(cli: Cli, home: Path, machine: Machine) -> None:
     write_config(home, OUTBOX_CONFIG)
     schedule_later(cli)

@@ -23,6 +23,7 @@ from rabb_cli.publish.due import (
     settle_if_nothing_due,
 )
 from rabb_cli.publish.engine import classify_due, select_due
+from rabb_cli.publish.report import DueKind
 from rabb_cli.store import Store, open_store
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -81,13 +82,15 @@ STATES = list(
         [None, "run-1"],  # claimed_by
         [-20 * MINUTE, -5 * MINUTE],  # claimed_at
         [None, "late-1"],  # late_post_id
+        [None, "create", "check"],  # claim_kind
     )
 )
 
 
 def test_sql_agrees_with_engine(store: Store) -> None:
     with store.write() as session:
-        for status, scheduled, next_at, claimed_by, claimed_at, late_id in STATES:
+        for state in STATES:
+            status, scheduled, next_at, claimed_by, claimed_at, late_id, kind = state
             post = Post(
                 uid=uuid.uuid4().hex,
                 text="hi",
@@ -96,6 +99,7 @@ def test_sql_agrees_with_engine(store: Store) -> None:
                 next_attempt_at=None if next_at is None else NOW + next_at,
                 claimed_by=claimed_by,
                 claimed_at=NOW + claimed_at if claimed_by else None,
+                claim_kind=kind if claimed_by else None,
                 late_post_id=late_id,
             )
             session.add(post)
@@ -106,6 +110,39 @@ def test_sql_agrees_with_engine(store: Store) -> None:
     assert len(everything) == len(STATES)
     assert set(found) == expected
     assert 0 < len(expected) < len(STATES)
+
+
+@pytest.mark.parametrize(
+    ("claim_kind", "late_post_id", "attempt_key", "expected"),
+    [
+        ("create", "late-1", "rabb-x-r2", DueKind.RESEND),
+        ("create", "late-1", None, DueKind.RESEND),
+        ("late_retry", "late-1", None, DueKind.RESEND),
+        ("check", "late-1", None, DueKind.CHECK),
+        # Claims stored before the kind was recorded.
+        (None, "late-1", "rabb-x-r2", DueKind.RESEND),
+        (None, "late-1", None, DueKind.CHECK),
+        (None, None, None, DueKind.RESEND),
+    ],
+)
+def test_stale_claim_sends_its_request(
+    claim_kind: str | None,
+    late_post_id: str | None,
+    attempt_key: str | None,
+    expected: DueKind,
+) -> None:
+    """A stale claim is classified by what it was doing, not by `late_post_id`."""
+    post = Post(
+        uid="u",
+        text="hi",
+        status="publishing",
+        claimed_by="run-1",
+        claimed_at=NOW - 20 * MINUTE,
+        claim_kind=claim_kind,
+        late_post_id=late_post_id,
+        attempt_key=attempt_key,
+    )
+    assert classify_due(post, NOW, LEASE) is expected
 
 
 def test_empty_run_recorded(store: Store, tmp_path: Path) -> None:

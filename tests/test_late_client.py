@@ -375,6 +375,29 @@ def test_get_post_outcomes(router: respx.MockRouter, client: LateClient) -> None
     assert client.get_post("busy").kind is OutcomeKind.RETRY
 
 
+@pytest.mark.parametrize(
+    ("response", "kind"),
+    [
+        (error(400, "Bad id"), OutcomeKind.RETRY),
+        (error(403, "Forbidden"), OutcomeKind.RETRY),
+        (error(409, "Busy"), OutcomeKind.RETRY),
+        (error(410, "Gone"), OutcomeKind.FAILED),
+        (error(404, "Post not found"), OutcomeKind.FAILED),
+    ],
+)
+def test_get_post_4xx_outcomes(
+    router: respx.MockRouter,
+    client: LateClient,
+    response: httpx.Response,
+    kind: OutcomeKind,
+) -> None:
+    """Only 404 and 410 say the post is gone; other errors leave it to check again."""
+    router.get("/posts/p2").mock(return_value=response)
+    outcome = client.get_post("p2")
+    assert outcome.kind is kind
+    assert outcome.outcome_unknown is False
+
+
 def test_list_accounts(router: respx.MockRouter, client: LateClient) -> None:
     accounts = [
         {
@@ -553,3 +576,40 @@ def test_retry_post_timeout(router: respx.MockRouter, client: LateClient) -> Non
     outcome = client.retry_post("late-1")
     assert outcome.kind is OutcomeKind.RETRY
     assert outcome.reason == "no answer from Late within 300s (ReadTimeout)"
+
+
+@pytest.mark.parametrize(
+    ("failure", "unknown"),
+    [
+        (error(503, "Down"), True),
+        (error(500, "Oops"), True),
+        (error(429, "Slow down"), False),
+        (httpx.ReadTimeout("slow"), True),
+        (httpx.ConnectError("refused"), False),
+    ],
+)
+def test_retry_post_unknown_outcomes(
+    router: respx.MockRouter,
+    client: LateClient,
+    failure: httpx.Response | Exception,
+    unknown: bool,
+) -> None:
+    """A retry request that may have reached Late's publishing is marked unknown."""
+    route = router.post("/posts/late-1/retry")
+    if isinstance(failure, Exception):
+        route.mock(side_effect=failure)
+    else:
+        route.mock(return_value=failure)
+    outcome = client.retry_post("late-1")
+    assert outcome.kind is OutcomeKind.RETRY
+    assert outcome.outcome_unknown is unknown
+
+
+def test_transport_reason_redacted(
+    router: respx.MockRouter, client: LateClient
+) -> None:
+    register_secret(API_KEY)
+    router.post("/posts").mock(side_effect=httpx.ReadError(f"reset: {API_KEY}"))
+    request = PublishRequest(1, "key-1", {"content": "x", "platforms": []})
+    outcome = client.create_post(request)
+    assert outcome.reason == "the connection to Late failed: ReadError: reset: ***"

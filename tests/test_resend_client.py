@@ -144,7 +144,7 @@ def test_answer_without_id_is_transient(transport: HttpxTransport) -> None:
         router.post("/emails").mock(return_value=httpx.Response(200, json={}))
         result = send(transport)
     assert result == SendResult(
-        error="Resend's answer contains no email id", transient=True
+        error="Resend's answer contains no email id", transient=True, may_have_sent=True
     )
 
 
@@ -178,3 +178,35 @@ def test_respx_sees_every_request() -> None:
     assert result.transient is True
     assert result.error is not None
     assert result.error.endswith("not mocked!")
+
+
+@pytest.mark.parametrize(
+    ("failure", "may_have_sent"),
+    [
+        (rejected(429, "rate_limit_exceeded", "Slow"), False),
+        (rejected(425, "too_early", "Early"), False),
+        (rejected(422, "validation_error", "Bad"), False),
+        (rejected(409, "concurrent_idempotent_requests", "In process"), True),
+        (rejected(408, "request_timeout", "Slow"), True),
+        (rejected(500, "application_error", "Oops"), True),
+        (httpx.ConnectError("refused"), False),
+        (httpx.ConnectTimeout("no route"), False),
+        (httpx.ReadTimeout("slow"), True),
+        (httpx.RemoteProtocolError("dropped"), True),
+    ],
+)
+def test_may_have_sent_verdicts(
+    transport: HttpxTransport,
+    failure: httpx.Response | Exception,
+    may_have_sent: bool,
+) -> None:
+    """Only a failure that proves the request was not processed says "not sent"."""
+    with mock_resend() as router:
+        route = router.post("/emails")
+        if isinstance(failure, Exception):
+            route.mock(side_effect=failure)
+        else:
+            route.mock(return_value=failure)
+        result = send(transport)
+    assert not result.sent
+    assert result.may_have_sent is may_have_sent

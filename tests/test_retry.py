@@ -28,7 +28,7 @@ from tests.late_respx import (
     published_target,
     route_creates,
 )
-from tests.test_run_due import NOW, run_due, schedule, show
+from tests.test_run_due import NOW, column, run_due, schedule, show
 
 
 def retry(cli: Cli, *args: str, at: Any = NOW) -> Result:
@@ -236,6 +236,213 @@ def test_late_retry_404_recreates_next_time(
     assert show(cli, post_id)["status"] == "published"
 
 
+class KilledRun:
+    """A respx side effect: the run is killed while Late processes the request.
+
+    respx records no call that raised KeyboardInterrupt, so the requests are kept
+    here.
+    """
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        raise KeyboardInterrupt
+
+
+def test_killed_edited_create_resent(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    """A run killed while creating the edited post is followed by the same create.
+
+    The post still names the Late post of its earlier, PARTIAL revision, which must
+    not be read in place of the create whose outcome is unknown.
+    """
+    post_id, create = make_partial(cli, late)
+    assert cli("edit", str(post_id), "--text", "Both ways, better").exit_code == 0
+    assert retry(cli, str(post_id)).exit_code == 0
+    key = f"rabb-{uid(home, post_id)}-r2-f1"
+    killed = create.side_effect = KilledRun()
+    assert run_due(cli).exit_code == 130
+    assert column(home, post_id, "status") == "publishing"
+    assert column(home, post_id, "attempt_key") == key
+    [in_flight] = killed.requests
+    assert in_flight.headers["idempotency-key"] == key
+    sent = json.loads(in_flight.content)
+
+    old = late.get("/posts/late-2").mock(
+        return_value=httpx.Response(200, json={"post": partial_post()})
+    )
+    create.side_effect = None
+    create.return_value = created(
+        late_post("late-9", targets=[published_target("linkedin", "acc-li")])
+    )
+    assert run_due(cli, at=NOW + timedelta(minutes=20)).exit_code == 0
+
+    assert old.call_count == 0
+    assert create.call_count == 2
+    assert create.calls.last.request.headers["idempotency-key"] == key
+    assert json.loads(create.calls.last.request.content) == sent
+    assert sent["content"] == "Both ways, better"
+    stored = show(cli, post_id)
+    assert stored["status"] == "published"
+    assert stored["late_post_id"] == "late-9"
+    assert column(home, post_id, "late_revision") == 2
+
+
+def test_killed_edited_create_retried_with_key(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    """After the resent create also goes unanswered, `rabb retry` sends it again.
+
+    It plans a create of the edited text with the unknown attempt's key, never a
+    retry of the Late post of the earlier revision.
+    """
+    post_id, create = make_partial(cli, late)
+    assert cli("edit", str(post_id), "--text", "Both ways, better").exit_code == 0
+    assert retry(cli, str(post_id)).exit_code == 0
+    key = f"rabb-{uid(home, post_id)}-r2-f1"
+    create.side_effect = KilledRun()
+    assert run_due(cli).exit_code == 130
+    old = late.get("/posts/late-2").mock(
+        return_value=httpx.Response(200, json={"post": partial_post()})
+    )
+    create.side_effect = httpx.ReadTimeout("no answer")
+    for minutes in (20, 60, 120):
+        run_due(cli, at=NOW + timedelta(minutes=minutes))
+    stored = show(cli, post_id)
+    assert stored["status"] == "partial"
+    assert stored["outcome_unknown"] is True
+    assert stored["failure_reason"].startswith("gave up after 4 attempts: no answer")
+
+    result = retry(cli, str(post_id), "--json", at=NOW + timedelta(hours=3))
+    assert result.exit_code == 0
+    plan = json.loads(result.stdout)["posts"][0]
+    assert plan["method"] == "create_post"
+    assert plan["idempotency_key"] == key
+    assert plan["outcome_unknown"] is True
+
+    create.side_effect = None
+    create.return_value = created(
+        late_post("late-9", targets=[published_target("linkedin", "acc-li")])
+    )
+    assert run_due(cli, at=NOW + timedelta(hours=3)).exit_code == 0
+    assert old.call_count == 0
+    assert create.calls.last.request.headers["idempotency-key"] == key
+    body = json.loads(create.calls.last.request.content)
+    assert body["content"] == "Both ways, better"
+    assert show(cli, post_id)["status"] == "published"
+
+
+def test_unknown_late_retry_blocks_edit(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    """A retry request to Late without an answer keeps the content as it is.
+
+    Late may be publishing linkedin with the current text, so new text must not go
+    out as a new post.
+    """
+    post_id, create = make_partial(cli, late)
+    assert retry(cli, str(post_id)).exit_code == 0
+    late_retry = late.post("/posts/late-2/retry").mock(
+        side_effect=httpx.ReadTimeout("no answer")
+    )
+    assert run_due(cli).exit_code == 0
+    assert late_retry.call_count == 1
+    stored = show(cli, post_id)
+    assert stored["status"] == "scheduled"
+    assert stored["outcome_unknown"] is True
+
+    result = cli("edit", str(post_id), "--text", "New words")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"rabb: error: the text, platforms and media of post {post_id} cannot change"
+        " now: Late may still publish its post late-2, since a request to Late got"
+        " no answer or Late had not finished publishing it. 'rabb run-due' asks"
+        " Late to retry its post, which Late never publishes twice; to publish"
+        " other text, compose a new post.\n"
+    )
+    assert show(cli, post_id)["text"] == "Both ways"
+
+    create.side_effect = None
+    create.return_value = created(
+        late_post("late-5", targets=[published_target("linkedin", "acc-li")])
+    )
+    run_due(cli, at=NOW + timedelta(hours=1))
+    bodies = [json.loads(call.request.content) for call in create.calls]
+    assert [body["content"] for body in bodies] == ["Both ways"]
+    assert late_retry.call_count == 2
+
+
+def test_unknown_late_retry_gives_up_unknown(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    post_id, create = make_partial(cli, late)
+    assert retry(cli, str(post_id)).exit_code == 0
+    late_retry = late.post("/posts/late-2/retry").mock(
+        side_effect=httpx.ReadTimeout("no answer")
+    )
+    for hour in range(4):
+        run_due(cli, at=NOW + timedelta(hours=hour))
+    stored = show(cli, post_id)
+    assert stored["status"] == "partial"
+    # Every retry request got no answer, so Late may have published linkedin.
+    assert stored["outcome_unknown"] is True
+    assert "Late may have published it" in stored["failure_reason"]
+    assert late_retry.call_count == 4
+    assert create.call_count == 1
+
+    result = retry(cli, str(post_id), "--json", at=NOW + timedelta(hours=4))
+    plan = json.loads(result.stdout)["posts"][0]
+    assert plan["method"] == "late_retry"
+    assert plan["outcome_unknown"] is True
+
+
+def test_delete_unsettled_warns(cli: Cli, late: respx.MockRouter) -> None:
+    post_id, _ = make_partial(cli, late)
+    assert retry(cli, str(post_id)).exit_code == 0
+    late.post("/posts/late-2/retry").mock(side_effect=httpx.ReadTimeout("no answer"))
+    run_due(cli)
+    result = cli("delete", str(post_id), "--yes")
+    assert result.exit_code == 0
+    assert "Late still has post late-2 and may publish it" in result.stderr
+
+
+def test_killed_late_retry_sent_again(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    """A run killed during a retry request to Late asks Late again after the lease."""
+    post_id, create = make_partial(cli, late)
+    assert retry(cli, str(post_id)).exit_code == 0
+    killed = KilledRun()
+    late_retry = late.post("/posts/late-2/retry").mock(side_effect=killed)
+    assert run_due(cli).exit_code == 130
+    assert len(killed.requests) == 1
+    assert column(home, post_id, "claim_kind") == "late_retry"
+    assert cli("edit", str(post_id), "--text", "Other").exit_code == 2
+
+    republished = late_post(
+        "late-2",
+        targets=[
+            published_target("twitter", "acc-x"),
+            published_target("linkedin", "acc-li"),
+        ],
+    )
+    late_retry.side_effect = None
+    late_retry.return_value = httpx.Response(200, json={"post": republished})
+    check = late.get("/posts/late-2").mock(
+        return_value=httpx.Response(200, json={"post": partial_post()})
+    )
+    assert run_due(cli, at=NOW + timedelta(minutes=20)).exit_code == 0
+    assert late_retry.call_count == 1
+    assert check.call_count == 0
+    assert create.call_count == 1
+    stored = show(cli, post_id)
+    assert stored["status"] == "published"
+    assert stored["outcome_unknown"] is False
+
+
 def test_edit_after_retry_leaves_late_copy(cli: Cli, late: respx.MockRouter) -> None:
     post_id, create = make_partial(cli, late)
     assert retry(cli, str(post_id), "--at", "in 1h").exit_code == 0
@@ -317,6 +524,78 @@ def test_unknown_outcome_reuses_key(
     assert run_due(cli, at=NOW + timedelta(hours=4)).exit_code == 0
     assert route.calls.last.request.headers["idempotency-key"] == first_key
     assert show(cli, post_id)["late_post_id"] == "late-7"
+
+
+def fail_unanswered(
+    cli: Cli, late: respx.MockRouter, failure: httpx.Response | Exception
+) -> tuple[int, str]:
+    """Fail a post after 4 attempts without an answer; return its id and key."""
+    post_id = schedule(cli, "Maybe sent", "twitter")
+    route = route_creates(late, failure)
+    for hour in range(4):
+        run_due(cli, at=NOW + timedelta(hours=hour))
+    assert show(cli, post_id)["status"] == "failed"
+    return post_id, route.calls.last.request.headers["idempotency-key"]
+
+
+def test_expired_key_needs_confirmation(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    """A key Late no longer recognizes is not sent again on the user's behalf."""
+    post_id, first_key = fail_unanswered(cli, late, error(503, "Unavailable"))
+    assert show(cli, post_id)["outcome_unknown"] is True
+    database = home / "rabb.db"
+    before = database.read_bytes()
+
+    later = NOW + timedelta(days=2)
+    result = retry(cli, str(post_id), at=later)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"rabb: error: post {post_id} cannot be retried as it is: an earlier attempt"
+        " got no answer, so Late may have published it, and that attempt is more"
+        " than 23 hours old, too old for Late to recognize its idempotency key, so a"
+        " retry could publish it twice. Check the post in Late; if it was not published"
+        f" there, run 'rabb retry {post_id} --confirm-unpublished'.\n"
+    )
+    assert database.read_bytes() == before
+    assert retry(cli, "--all-failed", at=later).exit_code == 2
+    edit = cli("edit", str(post_id), "--text", "Other")
+    assert edit.exit_code == 2
+    assert f"'rabb retry {post_id} --confirm-unpublished' settles it" in edit.stderr
+    with time_machine.travel(later, tick=False):
+        detail = cli("show", str(post_id)).stdout
+    assert f"idempotency key {first_key} is too old for Late to recognize" in detail
+
+    confirmed = retry(cli, str(post_id), "--confirm-unpublished", at=later)
+    assert confirmed.exit_code == 0
+    new_key = f"rabb-{uid(home, post_id)}-r1-f1"
+    assert new_key != first_key
+    assert f"twitter with idempotency key {new_key}" in confirmed.stdout
+    assert "as you confirmed that Late did not publish" in confirmed.stderr
+    stored = show(cli, post_id)
+    assert stored["outcome_unknown"] is False
+    route = route_creates(late, created(late_post("late-8")))
+    assert run_due(cli, at=later).exit_code == 0
+    assert route.calls.last.request.headers["idempotency-key"] == new_key
+    assert show(cli, post_id)["status"] == "published"
+
+
+def test_confirmation_keeps_fresh_key(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    """--confirm-unpublished changes nothing while Late still recognizes the key."""
+    post_id, first_key = fail_unanswered(cli, late, httpx.ReadTimeout("no answer"))
+    result = retry(
+        cli,
+        str(post_id),
+        "--confirm-unpublished",
+        "--json",
+        at=NOW + timedelta(hours=4),
+    )
+    plan = json.loads(result.stdout)["posts"][0]
+    assert plan["idempotency_key"] == first_key
+    assert plan["outcome_unknown"] is True
 
 
 # What retry changes, and what it rejects

@@ -19,7 +19,7 @@ import pytest
 import respx
 import time_machine
 
-from rabb_cli.publish.due import format_time
+from rabb_cli.publish.due import DueCheck, check_due, format_time
 from tests.conftest import Cli, Result
 from tests.helpers import query, write_config
 from tests.late_respx import (
@@ -35,6 +35,7 @@ from tests.late_respx import (
 from tests.late_schema import assert_valid_create_post, body_errors
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=15)
 
 
 def schedule(cli: Cli, text: str, *targets: str, due: datetime = NOW) -> int:
@@ -455,6 +456,92 @@ def test_follow_up_failed_on_late(cli: Cli, late: respx.MockRouter) -> None:
     assert show(cli, post_id)["failure_reason"] == "twitter: Gone"
 
 
+def test_checks_stop_after_max_wait(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    """A post Late never finishes is not checked for ever; it ends with the note."""
+    post_id = schedule(cli, "Stuck on Late", "twitter")
+    pending = {"platform": "twitter", "accountId": "acc-x", "status": "pending"}
+    waiting = late_post("late-3", status="scheduled", targets=[pending])
+    create = route_creates(late, httpx.Response(207, json={"post": waiting}))
+    check = late.get("/posts/late-3").mock(
+        return_value=httpx.Response(200, json={"post": waiting})
+    )
+    assert run_due(cli).exit_code == 0
+    for hours in (1, 24, 47):
+        assert run_due(cli, at=NOW + timedelta(hours=hours)).exit_code == 0
+        assert show(cli, post_id)["status"] == "publishing"
+
+    result = run_due(cli, at=NOW + timedelta(hours=48))
+
+    assert result.exit_code == 3
+    assert check.call_count == 4
+    stored = show(cli, post_id)
+    assert stored["status"] == "failed"
+    assert stored["failure_reason"] == (
+        "Late never finished publishing post late-3: rabb stopped checking 2d after"
+        " Late first reported it unfinished, and Late still reports it as"
+        " scheduled; the outcome of an attempt is unknown, so Late may have"
+        " published it: check Late before sending it again"
+    )
+    assert stored["outcome_unknown"] is True
+    assert stored["late_post_id"] == "late-3"
+    assert stored["next_attempt_at"] is None
+    database = home / "rabb.db"
+    assert check_due(database, NOW + timedelta(hours=49), LEASE) is (
+        DueCheck.NOTHING_DUE
+    )
+    assert cli("edit", str(post_id), "--text", "Other").exit_code == 2
+    with time_machine.travel(NOW + timedelta(hours=49), tick=False):
+        planned = cli("retry", str(post_id), "--json", "--dry-run")
+    plan = json.loads(planned.stdout)["posts"][0]
+    assert plan["method"] == "late_retry"
+    assert plan["late_post_id"] == "late-3"
+    assert create.call_count == 1
+
+
+def test_check_4xx_checks_again(cli: Cli, late: respx.MockRouter) -> None:
+    """A check that Late answers with a 4xx other than 404 says nothing final."""
+    post_id = schedule(cli, "Unreadable for a while", "twitter")
+    pending = {"platform": "twitter", "accountId": "acc-x", "status": "pending"}
+    waiting = late_post("late-5", status="scheduled", targets=[pending])
+    route_creates(late, httpx.Response(207, json={"post": waiting}))
+    check = late.get("/posts/late-5").mock(
+        side_effect=[
+            error(403, "Forbidden for now"),
+            httpx.Response(200, json={"post": late_post("late-5")}),
+        ]
+    )
+    run_due(cli)
+    assert run_due(cli, at=NOW + timedelta(minutes=1)).exit_code == 0
+    stored = show(cli, post_id)
+    assert stored["status"] == "publishing"
+    assert stored["last_error"] == (
+        "cannot read post late-5 from Late: HTTP 403 Forbidden: Forbidden for now"
+    )
+    assert stored["next_attempt_at"] is not None
+    assert stored["failure_reason"] is None
+
+    assert run_due(cli, at=NOW + timedelta(minutes=10)).exit_code == 0
+    assert check.call_count == 2
+    assert show(cli, post_id)["status"] == "published"
+
+
+def test_check_4xx_ends_at_max_wait(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Never readable", "twitter")
+    pending = {"platform": "twitter", "accountId": "acc-x", "status": "pending"}
+    waiting = late_post("late-6", status="scheduled", targets=[pending])
+    route_creates(late, httpx.Response(207, json={"post": waiting}))
+    late.get("/posts/late-6").mock(return_value=error(403, "Forbidden"))
+    run_due(cli)
+    assert run_due(cli, at=NOW + timedelta(hours=47)).exit_code == 0
+    assert run_due(cli, at=NOW + timedelta(hours=48)).exit_code == 3
+    stored = show(cli, post_id)
+    assert stored["status"] == "failed"
+    assert "the last check failed (cannot read post late-6" in stored["failure_reason"]
+    assert stored["outcome_unknown"] is True
+
+
 # 409
 
 
@@ -475,6 +562,117 @@ def test_409_duplicate_records_existing(cli: Cli, late: respx.MockRouter) -> Non
     stored = show(cli, post_id)
     assert stored["status"] == "published"
     assert stored["late_post_id"] == "old-9"
+    assert stored["targets"][0]["url"] == "https://twitter.example/me/1"
+
+
+def test_409_duplicate_unsent_target_partial(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    """A 409 for one platform rejects the whole request: the others were not sent.
+
+    Only the results the original Late post has for this post's own targets apply,
+    so linkedin, which the original never had, stays unpublished and retryable.
+    """
+    post_id = schedule(cli, "Good morning", "twitter", "linkedin")
+    details = {
+        "platform": "twitter",
+        "accountId": "acc-x",
+        "existingPostId": "late-old",
+    }
+    create = route_creates(
+        late,
+        error(
+            409,
+            "This exact content is already scheduled, publishing, or was posted to"
+            " this account within the last 24 hours.",
+            details=details,
+        ),
+    )
+    # The earlier Late post went to twitter only.
+    late.get("/posts/late-old").mock(
+        return_value=httpx.Response(200, json={"post": late_post("late-old")})
+    )
+    result = run_due(cli)
+    assert result.exit_code == 3
+    stored = show(cli, post_id)
+    twitter, linkedin = stored["targets"]
+    assert linkedin["status"] != "published"
+    assert linkedin["status"] == "failed"
+    assert linkedin["error"] == (
+        "not sent: Late rejected the whole request as a duplicate of its post"
+        " late-old, which does not go to this account"
+    )
+    assert twitter["status"] == "published"
+    assert twitter["url"] == "https://twitter.example/me/1"
+    assert stored["status"] == "partial"
+    assert stored["failure_reason"] == (
+        "Late already has the same content as post late-old; not sent to linkedin:"
+        " Late rejected the whole request"
+    )
+    assert column(home, post_id, "late_revision") is None
+
+    with time_machine.travel(NOW, tick=False):
+        retried = cli("retry", str(post_id), "--json")
+    plan = json.loads(retried.stdout)["posts"][0]
+    assert plan["method"] == "create_post"
+    assert plan["retried"] == ["linkedin"]
+    create.side_effect = None
+    create.return_value = created(
+        late_post("late-new", targets=[published_target("linkedin", "acc-li")])
+    )
+    assert run_due(cli).exit_code == 0
+    body = json.loads(create.calls.last.request.content)
+    assert body["platforms"] == [{"platform": "linkedin", "accountId": "acc-li"}]
+    key = create.calls.last.request.headers["idempotency-key"]
+    assert key == f"rabb-{column(home, post_id, 'uid')}-r1-f1"
+    assert show(cli, post_id)["status"] == "published"
+
+
+def test_409_duplicate_other_account_unsent(
+    cli: Cli, home: Path, late: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A result for the same platform but another account is not this post's."""
+    post_id = schedule(cli, "Same words", "twitter")
+    details = {"platform": "twitter", "existingPostId": "late-other"}
+    route_creates(late, error(409, "Duplicate", details=details))
+    elsewhere = late_post("late-other", targets=[published_target("twitter", "acc-z")])
+    late.get("/posts/late-other").mock(
+        return_value=httpx.Response(200, json={"post": elsewhere})
+    )
+    assert run_due(cli).exit_code == 3
+    stored = show(cli, post_id)
+    assert stored["status"] == "failed"
+    assert stored["targets"][0]["status"] == "failed"
+    assert stored["targets"][0]["url"] is None
+
+
+def test_409_duplicate_waits_on_original(cli: Cli, late: respx.MockRouter) -> None:
+    """While Late publishes the original, the post waits; its result then applies."""
+    post_id = schedule(cli, "Soon", "twitter")
+    details = {"platform": "twitter", "accountId": "acc-x", "existingPostId": "old-7"}
+    route_creates(late, error(409, "Duplicate", details=details))
+    pending = {"platform": "twitter", "accountId": "acc-x", "status": "pending"}
+    waiting = late_post("old-7", status="scheduled", targets=[pending])
+    # The original also goes to bluesky, which failed there; this post does not.
+    done = late_post(
+        "old-7",
+        status="partial",
+        targets=[
+            published_target("twitter", "acc-x"),
+            failed_target("bluesky", "acc-bsky", "Down"),
+        ],
+    )
+    late.get("/posts/old-7").mock(
+        side_effect=[
+            httpx.Response(200, json={"post": waiting}),
+            httpx.Response(200, json={"post": done}),
+        ]
+    )
+    assert run_due(cli).exit_code == 0
+    assert show(cli, post_id)["status"] == "publishing"
+    assert run_due(cli, at=NOW + timedelta(minutes=1)).exit_code == 0
+    stored = show(cli, post_id)
+    assert stored["status"] == "published"
     assert stored["targets"][0]["url"] == "https://twitter.example/me/1"
 
 
@@ -541,6 +739,47 @@ def test_too_late_after_unknown_outcome(cli: Cli, late: respx.MockRouter) -> Non
     assert "not published" not in reason
 
 
+def test_expired_key_not_sent_again(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    """A run a day after an unanswered attempt does not send its key again."""
+    write_config(home, '[publish]\nmax_lateness = "30d"\n')
+    post_id = schedule(cli, "Timed out, then asleep", "twitter")
+    route = route_creates(late, httpx.ReadTimeout("no answer"))
+    assert run_due(cli).exit_code == 0
+    key = route.calls.last.request.headers["idempotency-key"]
+    later = NOW + timedelta(days=2)
+
+    plan = run_due(cli, "--dry-run", at=later)
+    assert f"post {post_id} (due 2026-06-01 12:00 UTC): would fail:" in plan.stdout
+    result = run_due(cli, at=later)
+
+    assert result.exit_code == 3
+    assert route.call_count == 1
+    stored = show(cli, post_id)
+    assert stored["status"] == "failed"
+    assert stored["outcome_unknown"] is True
+    assert stored["failure_reason"] == (
+        f"not sent again: an attempt with idempotency key {key} got no answer 2d"
+        " ago, and Late recognizes a key for 24 hours only, so sending it again"
+        " could publish it twice: check Late, and if the post is not there, run"
+        f" 'rabb retry {post_id} --confirm-unpublished'"
+    )
+
+
+def test_key_reused_within_window(cli: Cli, home: Path, late: respx.MockRouter) -> None:
+    """22 hours after the first send, the same key still goes out."""
+    write_config(home, '[publish]\nmax_lateness = "30d"\n')
+    post_id = schedule(cli, "Timed out, short nap", "twitter")
+    route = route_creates(late, httpx.ReadTimeout("no answer"), created(late_post()))
+    run_due(cli)
+    assert run_due(cli, at=NOW + timedelta(hours=22)).exit_code == 0
+    keys = {call.request.headers["idempotency-key"] for call in route.calls}
+    assert route.call_count == 2
+    assert len(keys) == 1
+    assert show(cli, post_id)["status"] == "published"
+
+
 def test_too_late_fails_without_request(cli: Cli, late: respx.MockRouter) -> None:
     post_id = schedule(cli, "Slept", "twitter", due=NOW - timedelta(hours=25))
     route = route_creates(late, created(late_post()))
@@ -570,8 +809,9 @@ def stop_run_while_publishing(home: Path, post_id: int, claimed_at: datetime) ->
     connection = sqlite3.connect(home / "rabb.db")
     connection.execute(
         "UPDATE post SET status = 'publishing', claimed_by = 'run-99', attempts = 1,"
-        " claimed_at = ?, attempt_key = ? WHERE id = ?",
-        (format_time(claimed_at), key, post_id),
+        " claimed_at = ?, claim_kind = 'create', attempt_key = ?,"
+        " attempt_sent_at = ? WHERE id = ?",
+        (format_time(claimed_at), key, format_time(claimed_at), post_id),
     )
     connection.commit()
     connection.close()
@@ -792,6 +1032,45 @@ def test_key_never_leaks(cli: Cli, home: Path, late: respx.MockRouter) -> None:
         result = cli("--debug", "run-due", "-v")
     assert API_KEY not in result.stdout + result.stderr
     assert "***" in result.stdout
+    for path in home.rglob("*"):
+        if path.is_file():
+            assert API_KEY.encode() not in path.read_bytes(), path
+
+
+def test_stored_errors_redacted(
+    cli: Cli, home: Path, late: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exception texts are stored only with every key masked."""
+    write_config(home, "[publish]\nconcurrency = 1\n")
+    echoed = schedule(cli, "Reset", "twitter", due=NOW - timedelta(minutes=1))
+    crashed = schedule(cli, "Crash", "twitter")
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if json.loads(request.content)["content"] == "Reset":
+            raise httpx.ReadError(f"reset after Authorization: Bearer {API_KEY}")
+        raise RuntimeError(f"bug while sending with {API_KEY}")
+
+    late.post("/posts").mock(side_effect=answer)
+    assert run_due(cli).exit_code == 0
+    assert show(cli, echoed)["last_error"] == (
+        "the connection to Late failed: ReadError: reset after Authorization:"
+        " Bearer ***"
+    )
+    assert (
+        show(cli, crashed)["last_error"] == "sending failed: bug while sending with ***"
+    )
+
+    def broken(self: object, due: object) -> None:
+        raise RuntimeError(f"accounts broke with {API_KEY}")
+
+    monkeypatch.setattr("rabb_cli.publish.engine.Engine._prepare_accounts", broken)
+    result = run_due(cli, at=NOW + timedelta(hours=1))
+    assert result.exit_code == 1
+    assert API_KEY not in result.stderr
+    [(error,)] = query(
+        home / "rabb.db", "SELECT error FROM run WHERE error IS NOT NULL"
+    )
+    assert error == "RuntimeError: accounts broke with ***"
     for path in home.rglob("*"):
         if path.is_file():
             assert API_KEY.encode() not in path.read_bytes(), path

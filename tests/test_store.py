@@ -141,6 +141,50 @@ def test_pending_migration_backs_up_and_keeps_data(
     assert backup.execute("SELECT text FROM post").fetchall() == [("keep me",)]
 
 
+def test_unknown_outcome_columns_backfilled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys and emails from before the tracking columns are taken as the oldest."""
+    database = tmp_path / "rabb.db"
+    names = [migration.name for migration in migrations.MIGRATIONS]
+    before = names.index("0004_add_unknown_outcome_tracking")
+    with monkeypatch.context() as patched:
+        patched.setattr("rabb_cli.store.MIGRATIONS", migrations.MIGRATIONS[:before])
+        patched.setattr("rabb_cli.store.SCHEMA_VERSION", before)
+        open_store(database).close()
+    created = "2026-05-30T09:00:00.000000Z"
+    connection = sqlite3.connect(database)
+    post = (
+        "INSERT INTO post (uid, text, status, created_at, updated_at, attempt_key)"
+        " VALUES (?, 'hi', 'scheduled', ?, '2026-06-01T12:00:00.000000Z', ?)"
+    )
+    connection.execute(post, ("u1", created, "rabb-u1-r1"))
+    connection.execute(post, ("u2", created, None))
+    email = (
+        "INSERT INTO alert_email (idempotency_key, status, recipient, sender,"
+        " subject, html, text, created_at, attempts) VALUES (?, ?, 'a', 'b', 's',"
+        " 'h', 't', ?, ?)"
+    )
+    connection.execute(email, ("k1", "pending", created, 1))
+    connection.execute(email, ("k2", "pending", created, 0))
+    connection.execute(email, ("k3", "sent", created, 1))
+    connection.commit()
+    connection.close()
+
+    open_store(database).close()
+
+    connection = sqlite3.connect(database)
+    posts = connection.execute(
+        "SELECT uid, attempt_sent_at, late_unsettled, claim_kind FROM post ORDER BY uid"
+    ).fetchall()
+    emails = connection.execute(
+        "SELECT idempotency_key, outcome_unknown FROM alert_email ORDER BY id"
+    ).fetchall()
+    connection.close()
+    assert posts == [("u1", created, 0, None), ("u2", None, 0, None)]
+    assert emails == [("k1", 1), ("k2", 0), ("k3", 0)]
+
+
 def test_unreadable_database_reported(tmp_path: Path) -> None:
     database = tmp_path / "rabb.db"
     database.write_bytes(b"this is not a database" * 100)

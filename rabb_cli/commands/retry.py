@@ -44,6 +44,14 @@ def retry(
         bool,
         typer.Option("--json", help="Print the plan of each retried post as JSON."),
     ] = False,
+    confirm_unpublished: Annotated[
+        bool,
+        typer.Option(
+            "--confirm-unpublished",
+            help="Confirm that you checked Late and the post is not there. Needed"
+            " for a post whose unanswered attempt is more than 23 hours old.",
+        ),
+    ] = False,
 ) -> None:
     """Send FAILED or PARTIAL posts again.
 
@@ -65,7 +73,11 @@ def retry(
     context = get_context()
     when = resolve_at(at) if at is not None else context.now()
     plans = posts.retry_posts(
-        context.store, None if all_failed else post_ids, when, dry_run=dry_run
+        context.store,
+        None if all_failed else post_ids,
+        when,
+        dry_run=dry_run,
+        confirm_unpublished=confirm_unpublished,
     )
     if json_output:
         from rabb_cli.output import print_json
@@ -89,13 +101,25 @@ def _render(plans: list["RetryPlan"], zone: "tzinfo", dry_run: bool) -> None:
         else:
             start = f"Post {plan.post_id} is scheduled"
         typer.echo(f"{start} again for {when}: {_method(plan)}")
-        if plan.outcome_unknown:
+        if plan.outcome_unknown and plan.late_post_id:
+            warn(
+                f"Late may still publish post {plan.post_id}: a request to Late got"
+                " no answer, or Late had not finished publishing it. The retry asks"
+                f" Late to retry its post {plan.late_post_id}, which Late rejects"
+                " while that post is publishing or once it is no longer failed"
+            )
+        elif plan.outcome_unknown:
             warn(
                 f"an earlier attempt at post {plan.post_id} got no answer, so Late"
                 " may have published it. The retry sends that attempt's idempotency"
                 " key again, and Late returns the post it has instead of publishing"
                 " it twice, but only for 24 hours after the attempt: after that,"
                 " check Late first"
+            )
+        elif plan.confirmed_unpublished:
+            warn(
+                f"post {plan.post_id} is sent with a new idempotency key, as you"
+                " confirmed that Late did not publish its unanswered attempt"
             )
     if dry_run:
         typer.echo("Dry run: nothing was changed.")

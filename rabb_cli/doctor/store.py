@@ -99,8 +99,9 @@ def check_schema(setup: Setup) -> Finding:
     return ok(f"schema version {version}, the current one")
 
 
+# Every column, because a database not migrated yet lacks the newer ones.
 _STUCK_QUERY = """
-    SELECT id, attempts, late_post_id, scheduled_for FROM post
+    SELECT * FROM post
     WHERE status = 'publishing' AND claimed_by IS NOT NULL AND claimed_at <= ?
     ORDER BY id
 """
@@ -119,6 +120,7 @@ def check_stuck_posts(setup: Setup) -> Finding:
         return ok("no database yet, so no post is stuck")
     try:
         with read_only(database) as connection:
+            connection.row_factory = sqlite3.Row
             cutoff = format_time(setup.now - lease)
             rows = connection.execute(_STUCK_QUERY, (cutoff,)).fetchall()
     except sqlite3.DatabaseError:
@@ -136,8 +138,8 @@ def check_stuck_posts(setup: Setup) -> Finding:
     )
 
 
-def _stuck_posts_text(rows: list[tuple[int, int, str | None, str | None]]) -> str:
-    ids = [str(row[0]) for row in rows]
+def _stuck_posts_text(rows: list[sqlite3.Row]) -> str:
+    ids = [str(row["id"]) for row in rows]
     named = ", ".join(ids[:MAX_NAMED_POSTS])
     if len(ids) > MAX_NAMED_POSTS:
         named += f" and {len(ids) - MAX_NAMED_POSTS} more"
@@ -145,7 +147,7 @@ def _stuck_posts_text(rows: list[tuple[int, int, str | None, str | None]]) -> st
 
 
 def _next_run_plans(
-    rows: list[tuple[int, int, str | None, str | None]], config: "Config", now: datetime
+    rows: list[sqlite3.Row], config: "Config", now: datetime
 ) -> list[str]:
     """Group the stuck posts by what the next run does with each, as the engine does."""
     # NOTE: these rules restate classify_due and Engine._preflight in
@@ -155,19 +157,24 @@ def _next_run_plans(
     max_attempts = config.get("publish.max_attempts")
     max_lateness = config.get("publish.max_lateness")
     groups: dict[str, list[str]] = {}
-    for post_id, attempts, late_post_id, scheduled_for in rows:
-        due_at = parse_time(scheduled_for) or now
-        if late_post_id:
+    for row in rows:
+        due_at = parse_time(row["scheduled_for"]) or now
+        claim_kind = _column(row, "claim_kind")
+        if _claim_checks(row, claim_kind):
             plan = "checks {} on Late, which already has it"
         elif now - due_at > max_lateness:
             plan = "marks {} FAILED, because it is more than publish.max_lateness late"
-        elif attempts >= max_attempts:
+        elif _key_expired(row, now):
+            plan = "marks {} FAILED, because its unanswered key is too old to send"
+        elif row["attempts"] >= max_attempts:
             plan = "marks {} FAILED, because its attempts are used up"
+        elif claim_kind == "late_retry":
+            plan = "asks Late again to retry {}, which never publishes one twice"
         else:
             plan = (
                 "sends {} again with the same idempotency key, so none is posted twice"
             )
-        groups.setdefault(plan, []).append(str(post_id))
+        groups.setdefault(plan, []).append(str(row["id"]))
     return [plan.format(_posts_named(ids)) for plan, ids in groups.items()]
 
 
@@ -176,3 +183,26 @@ def _posts_named(ids: list[str]) -> str:
     if len(ids) == 1:
         return f"post {ids[0]}"
     return f"posts {', '.join(ids[:-1])} and {ids[-1]}"
+
+
+def _claim_checks(row: sqlite3.Row, claim_kind: str | None) -> bool:
+    """Return whether the stopped run was checking the post on Late."""
+    if claim_kind is not None:
+        return claim_kind == "check"
+    # A claim stored before the kind was recorded: a create left its key.
+    return bool(row["late_post_id"]) and not row["attempt_key"]
+
+
+def _key_expired(row: sqlite3.Row, now: datetime) -> bool:
+    """Return whether the run's attempt key is too old for Late, as Post does."""
+    from rabb_cli.models import ATTEMPT_KEY_LIFETIME
+    from rabb_cli.publish.due import parse_time
+
+    if not row["attempt_key"]:
+        return False
+    sent_at = parse_time(_column(row, "attempt_sent_at"))
+    return sent_at is None or now - sent_at >= ATTEMPT_KEY_LIFETIME
+
+
+def _column(row: sqlite3.Row, name: str) -> str | None:
+    return row[name] if name in row.keys() else None  # noqa: SIM118 - Row has no __contains__ for names.

@@ -47,6 +47,10 @@ CATEGORY_ADVICE = {
     " Retrying the post later usually works",
     "duplicate": "{label} refused the post as a duplicate of an earlier one. Change"
     " the text with 'rabb edit {post_id}', then retry the post",
+    # rabb's own category: Late rejected the whole request because another target
+    # duplicated an earlier Late post, so this one was never sent.
+    "not_sent": "{label} was not sent, because Late rejected the whole post when"
+    " another platform already had the same text. Retry the post to send it",
 }
 # Categories read from the wording of a platform's message when Late sent none.
 # NOTE: these patterns are a guess at common platform messages, not a list that Late
@@ -96,6 +100,13 @@ REASON_ADVICE = (
         "Late refused to publish to the {labels} account: it may belong to another"
         " profile or be outside the API key's scope. Check it with 'rabb accounts'",
     ),
+    # Before "HTTP 404", which the reason of a check that finds the post gone
+    # also contains.
+    (
+        "deleted in Late",
+        "the post was deleted in Late while it was being published. Retry it to"
+        " publish it again",
+    ),
     (
         "HTTP 404",
         "Late does not know an account of the post. Run 'rabb accounts' to refresh the"
@@ -127,11 +138,6 @@ REASON_ADVICE = (
         "the accounts could not be fetched from Late. Retry the post later",
     ),
     (
-        "deleted in Late",
-        "the post was deleted in Late while it was being published. Retry it to"
-        " publish it again",
-    ),
-    (
         "Late cancelled the post",
         "the post was cancelled in Late. Retry it to publish it again",
     ),
@@ -153,6 +159,19 @@ UNKNOWN_OUTCOME_ADVICE = (
     "an attempt got no answer, so Late may have published the post. 'rabb retry'"
     " sends that attempt's idempotency key again, and Late (for 24 hours after the"
     " attempt) returns the post it has instead of publishing it twice"
+)
+EXPIRED_KEY_ADVICE = (
+    "an attempt got no answer more than 23 hours ago, so Late may have published"
+    " the post and no longer recognizes that attempt's idempotency key. Check the"
+    " post in Late. If it is not there, send it again with 'rabb retry {post_id}"
+    " --confirm-unpublished'"
+)
+LATE_UNSETTLED_ADVICE = (
+    "Late may still publish the post: a request to Late got no answer, or Late had"
+    " not finished publishing it when rabb stopped checking. Check the post in"
+    " Late. 'rabb retry' asks Late to retry its own post, which Late rejects while"
+    " that post is publishing or once it is no longer failed, so nothing is"
+    " published twice"
 )
 
 
@@ -192,6 +211,10 @@ class FailedPost:
     targets: tuple[FailedTarget, ...]
     # True when an attempt got no response, so Late may have published the post.
     outcome_unknown: bool = False
+    # True when that is because Late may still publish its own post.
+    late_unsettled: bool = False
+    # True when the unanswered attempt is too old for Late to recognize its key.
+    key_expired: bool = False
 
 
 @dataclass(frozen=True)
@@ -259,7 +282,11 @@ def explain(post: FailedPost) -> list[str]:
                 _sentence(template.format(labels=labels, post_id=post.post_id))
             )
             break
-    if post.outcome_unknown:
+    if post.late_unsettled:
+        sentences.append(_sentence(LATE_UNSETTLED_ADVICE))
+    elif post.outcome_unknown and post.key_expired:
+        sentences.append(_sentence(EXPIRED_KEY_ADVICE.format(post_id=post.post_id)))
+    elif post.outcome_unknown:
         sentences.append(_sentence(UNKNOWN_OUTCOME_ADVICE))
     if not sentences:
         sentences.append("Late gave no reason that rabb knows; see the details below.")

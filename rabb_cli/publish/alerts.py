@@ -12,6 +12,12 @@
    the same time. Then it is sent, and recorded as sent, as pending again after a
    transient error, or as failed after a permanent error or once RETRY_WINDOW has
    passed.
+4. An email that an attempt may have sent (no response, a 5xx, a run stopped
+   while sending) is not sent again once RETRY_WINDOW has passed since it was
+   queued. Resend then no longer recognizes its key and could deliver a second
+   copy, so such an email is marked failed before any request. An email that every
+   attempt so far proved unsent (a 429, a refused connection) may still go out
+   late, once.
 
 Alerts never change a post's status, and no error here stops `run-due`.
 """
@@ -23,7 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_
+from sqlalchemy import and_, not_, or_
 from sqlmodel import Session, col, select, update
 
 from rabb_cli.models import Alert, AlertEmail, Post
@@ -35,6 +41,7 @@ from rabb_cli.publish.alert_email import (
 )
 from rabb_cli.publish.report import AlertOutcome, RunReport
 from rabb_cli.publish.settings import AlertSettings
+from rabb_cli.redact import redact
 from rabb_cli.status import PostStatus
 from rabb_cli.store import Store
 from rabb_cli.timeparse import format_duration, format_local, format_utc
@@ -151,10 +158,12 @@ def count_due(store: Store, now: datetime, lease: timedelta) -> int:
     """Return how many alert emails a run at `now` would send, or at least try to.
 
     Alerts left without an email by a stopped run count one each, although a run
-    may put several of them into one digest.
+    may put several of them into one digest. Emails past their window are not
+    counted, since the run marks them failed without sending.
     """
+    query = _due_emails(now, lease).where(_sendable(now))
     with store.read() as session:
-        emails = len(session.exec(_due_emails(now, lease)).all())
+        emails = len(session.exec(query).all())
         alerts = len(_unsent_alerts(session, None, now - lease))
     return emails + alerts
 
@@ -283,7 +292,7 @@ def _new_email(
     settings: AlertSettings,
     now: datetime,
 ) -> AlertEmail:
-    failed = [_failed_post(posts[alert.post_id]) for alert in group]
+    failed = [_failed_post(posts[alert.post_id], now) for alert in group]
     digest = len(group) > 1
     if digest:
         message = digest_email(failed, settings.zone)
@@ -329,7 +338,7 @@ def _attach(session: Session, group: Sequence[Alert], email: AlertEmail) -> None
         session.add(alert)
 
 
-def _failed_post(post: Post | None) -> FailedPost:
+def _failed_post(post: Post | None, now: datetime) -> FailedPost:
     # _is_current checked that the post exists.
     assert post is not None
     assert post.id is not None
@@ -350,7 +359,9 @@ def _failed_post(post: Post | None) -> FailedPost:
             )
             for target in post.targets
         ),
-        outcome_unknown=post.attempt_key is not None,
+        outcome_unknown=post.outcome_unknown,
+        late_unsettled=post.late_unsettled,
+        key_expired=post.attempt_key_expired(now),
     )
 
 
@@ -435,6 +446,56 @@ def _due(now: datetime, lease: timedelta) -> tuple[Any, ...]:
     )
 
 
+def _sendable(now: datetime) -> Any:
+    """Return the condition of an email that may be sent at `now`.
+
+    That is one queued less than RETRY_WINDOW ago, or one that no attempt can have
+    sent: every attempt proved unsent, and no run stopped while holding it.
+    """
+    fresh = col(AlertEmail.created_at) > now - RETRY_WINDOW
+    never_sent = and_(
+        col(AlertEmail.outcome_unknown).is_(False),
+        col(AlertEmail.claimed_by).is_(None),
+    )
+    return or_(fresh, never_sent)
+
+
+def _expire_unsendable(
+    store: Store, now: datetime, lease: timedelta
+) -> list[AlertOutcome]:
+    """Mark failed, without a request, each due email that may not be sent now."""
+    query = _due_emails(now, lease).where(not_(_sendable(now)))
+    outcomes = []
+    with store.write() as session:
+        for email in session.exec(query).all():
+            assert email.id is not None
+            email.last_error = _expired_note(email)
+            email.status = FAILED
+            email.outcome_unknown = True
+            email.next_attempt_at = email.claimed_by = email.claimed_at = None
+            session.add(email)
+            outcomes.append(
+                AlertOutcome(
+                    email_id=email.id,
+                    post_ids=_post_ids(session, email.id),
+                    status=FAILED,
+                    digest=email.digest,
+                    error=email.last_error,
+                )
+            )
+    return outcomes
+
+
+def _expired_note(email: AlertEmail) -> str:
+    window = format_duration(RETRY_WINDOW)
+    note = (
+        "not sent again: an earlier attempt got no clear answer, so Resend may have"
+        f" sent it, and Resend recognizes the email's idempotency key for {window}"
+        " only, so another attempt could deliver a second copy"
+    )
+    return f"{note} (last error: {email.last_error})" if email.last_error else note
+
+
 def _send_due(
     store: Store,
     settings: AlertSettings,
@@ -442,14 +503,16 @@ def _send_due(
     lease: timedelta,
     clock: Callable[[], datetime],
 ) -> list[AlertOutcome]:
+    outcomes = _expire_unsendable(store, clock(), lease)
+    for outcome in outcomes:
+        _log_outcome(outcome)
     with store.read() as session:
         due = [email.id for email in session.exec(_due_emails(clock(), lease)).all()]
     if not due:
-        return []
+        return outcomes
     # Imported here: the resend package is needed only when an email goes out.
     from rabb_cli.publish.resend_client import HttpxTransport
 
-    outcomes = []
     transport = HttpxTransport()
     try:
         for email_id in due:
@@ -458,9 +521,9 @@ def _send_due(
             if claimed is None:
                 continue  # Another run sent or claimed it since the selection.
             result = _attempt(claimed, settings, transport)
-            outcome = _record(store, claimed, token, result, clock())
-            if outcome is not None:
-                outcomes.append(outcome)
+            recorded = _record(store, claimed, token, result, clock())
+            if recorded is not None:
+                outcomes.append(recorded)
     finally:
         transport.close()
     return outcomes
@@ -469,14 +532,20 @@ def _send_due(
 def _claim(
     store: Store, email_id: int, token: str, now: datetime, lease: timedelta
 ) -> _Claimed | None:
-    """Take the email for this run and count the attempt, if it is still due."""
+    """Take the email for this run and count the attempt, if it is still due.
+
+    A claim taken over from a stopped run marks the email as possibly sent, since
+    that run may have sent it.
+    """
+    taken_over = col(AlertEmail.claimed_by).is_not(None)
     statement = (
         update(AlertEmail)
-        .where(col(AlertEmail.id) == email_id, *_due(now, lease))
+        .where(col(AlertEmail.id) == email_id, *_due(now, lease), _sendable(now))
         .values(
             claimed_by=token,
             claimed_at=now,
             attempts=col(AlertEmail.attempts) + 1,
+            outcome_unknown=or_(col(AlertEmail.outcome_unknown), taken_over),
         )
     )
     with store.write() as session:
@@ -485,11 +554,7 @@ def _claim(
             return None
         email = session.get(AlertEmail, email_id)
         assert email is not None
-        post_ids = session.exec(
-            select(col(Alert.post_id))
-            .where(col(Alert.alert_email_id) == email_id)
-            .order_by(col(Alert.post_id))
-        ).all()
+        post_ids = _post_ids(session, email_id)
         return _Claimed(
             id=email_id,
             idempotency_key=email.idempotency_key,
@@ -501,9 +566,18 @@ def _claim(
                 "html": email.html,
                 "text": email.text,
             },
-            post_ids=list(post_ids),
+            post_ids=post_ids,
             digest=email.digest,
         )
+
+
+def _post_ids(session: Session, email_id: int) -> list[int]:
+    query = (
+        select(col(Alert.post_id))
+        .where(col(Alert.alert_email_id) == email_id)
+        .order_by(col(Alert.post_id))
+    )
+    return list(session.exec(query).all())
 
 
 def _attempt(
@@ -519,7 +593,7 @@ def _attempt(
     assert settings.api_key is not None  # missing() names an unset key.
     logger.info(
         "%s: attempt %d, idempotency key %s",
-        _subject(claimed),
+        _subject(claimed.post_ids, claimed.digest),
         claimed.attempts,
         claimed.idempotency_key,
     )
@@ -540,7 +614,7 @@ def _record(
         if email is None or email.claimed_by != token:
             logger.warning(
                 "%s: another run took it over, so that run records it",
-                _subject(claimed),
+                _subject(claimed.post_ids, claimed.digest),
             )
             return None
         email.claimed_by = email.claimed_at = None
@@ -555,7 +629,7 @@ def _record(
         error=email.last_error,
         next_attempt_at=email.next_attempt_at,
     )
-    _log(claimed, outcome, email.recipient)
+    _log_outcome(outcome, email.recipient)
     return outcome
 
 
@@ -568,15 +642,17 @@ def _apply(email: AlertEmail, result: "SendResult", now: datetime) -> None:
         email.last_error = None
         email.next_attempt_at = None
         return
-    email.last_error = result.error
+    email.last_error = redact(result.error) if result.error else None
+    email.outcome_unknown = email.outcome_unknown or result.may_have_sent
     if result.transient and now - email.created_at < RETRY_WINDOW:
         email.status = PENDING
         email.next_attempt_at = _next_attempt(email.attempts, now, result.not_before)
         return
     if result.transient:
-        window = format_duration(RETRY_WINDOW)
+        # An email sent late because no attempt can have sent it gets that one try.
+        waited = format_duration(now - email.created_at)
         email.last_error = (
-            f"gave up after {email.attempts} attempts in {window}: {result.error}"
+            f"gave up after {email.attempts} attempts in {waited}: {email.last_error}"
         )
     email.status = FAILED
     email.next_attempt_at = None
@@ -592,8 +668,8 @@ def _next_attempt(
     return planned
 
 
-def _log(claimed: _Claimed, outcome: AlertOutcome, recipient: str) -> None:
-    subject = _subject(claimed)
+def _log_outcome(outcome: AlertOutcome, recipient: str = "") -> None:
+    subject = _subject(outcome.post_ids, outcome.digest)
     if outcome.status == SENT:
         logger.info(
             "%s sent to %s (Resend email id %s)", subject, recipient, outcome.resend_id
@@ -610,9 +686,9 @@ def _log(claimed: _Claimed, outcome: AlertOutcome, recipient: str) -> None:
         logger.warning("%s failed and is not retried: %s", subject, outcome.error)
 
 
-def _subject(claimed: _Claimed) -> str:
-    kind = "digest alert" if claimed.digest else "alert"
-    return f"{kind} for {_posts_text(claimed.post_ids)}"
+def _subject(post_ids: Sequence[int], digest: bool) -> str:
+    kind = "digest alert" if digest else "alert"
+    return f"{kind} for {_posts_text(post_ids)}"
 
 
 def _posts_text(post_ids: Sequence[int]) -> str:

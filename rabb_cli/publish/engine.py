@@ -48,6 +48,7 @@ from rabb_cli.publish.record import (
 )
 from rabb_cli.publish.report import (
     Action,
+    ClaimKind,
     DueKind,
     PostOutcome,
     RunReport,
@@ -59,6 +60,7 @@ from rabb_cli.publish.settings import (
     PublishSettings,
     require_api_key,
 )
+from rabb_cli.redact import redact
 from rabb_cli.status import PostStatus
 from rabb_cli.store import Store
 from rabb_cli.textrules import TargetSpec
@@ -96,12 +98,29 @@ def classify_due(post: Post, now: datetime, lease: timedelta) -> DueKind | None:
     if post.claimed_by is None:
         # Awaiting a check on Late; `next_attempt_at` is the time of that check.
         due = post.next_attempt_at is not None and post.next_attempt_at <= now
-    else:
-        # Claimed by a run that may have stopped: a claim older than the lease is due.
-        due = post.claimed_at is not None and post.claimed_at <= now - lease
-    if not due:
-        return None
-    return DueKind.CHECK if post.late_post_id else DueKind.RESEND
+        if not due:
+            return None
+        return DueKind.CHECK if post.late_post_id else DueKind.RESEND
+    # Claimed by a run that may have stopped: a claim older than the lease is due.
+    due = post.claimed_at is not None and post.claimed_at <= now - lease
+    return stale_claim_kind(post) if due else None
+
+
+def stale_claim_kind(post: Post) -> DueKind:
+    """Return what a run does with a claim left by a stopped run: its request again.
+
+    `late_post_id` alone cannot tell, because it may name the Late post of an
+    earlier revision while the stopped run was creating a new one.
+    """
+    if post.claim_kind == ClaimKind.CHECK:
+        return DueKind.CHECK
+    if post.claim_kind is not None:
+        return DueKind.RESEND
+    # A claim stored before rabb recorded its kind: a create was in flight if it
+    # left an attempt key.
+    if post.late_post_id and post.attempt_key is None:
+        return DueKind.CHECK
+    return DueKind.RESEND
 
 
 def _retry_time_has_come(post: Post, now: datetime) -> bool:
@@ -268,11 +287,14 @@ class Engine:
                 reason=f"{note}; its status could not be read yet ({checked.reason})",
                 late_post_id=late_id,
                 not_before=checked.not_before,
+                other_post=True,
             )
         if checked.kind is OutcomeKind.UNAUTHORIZED:
             return checked
+        # The recorder applies only the results for this post's own targets: Late
+        # rejected the whole request, so a target the original lacks was not sent.
         reason = f"{note}; {checked.reason}" if checked.reason else note
-        return replace(checked, reason=reason, late_post_id=late_id)
+        return replace(checked, reason=reason, late_post_id=late_id, other_post=True)
 
     # Claiming
 
@@ -285,18 +307,8 @@ class Engine:
                 return None  # Another run claimed or changed it since the selection.
             previous = PostState.of(post)
             preflight = self._preflight(session, post, kind, now)
-            claim = self._claim_values(post, kind, previous, preflight)
-            values = {
-                "status": PostStatus.PUBLISHING.value,
-                "claimed_at": now,
-                "claimed_by": self.token,
-                "attempts": claim.attempt,
-                "attempt_key": claim.request.idempotency_key
-                if claim.request
-                else post.attempt_key,
-                "updated_at": now,
-            }
-            if not _transition(session, post, values):
+            claim = self._claim_values(post, kind, previous, preflight, now)
+            if not _transition(session, post, _claimed_values(claim, self.token, now)):
                 return None
         return claim
 
@@ -306,6 +318,7 @@ class Engine:
         kind: DueKind,
         previous: PostState,
         preflight: Outcome | None,
+        now: datetime,
     ) -> Claim:
         sends = kind is not DueKind.CHECK
         # A post failed before sending (too late, unknown target) spent no attempt,
@@ -313,26 +326,33 @@ class Engine:
         spends = sends and (preflight is None or preflight.kind is OutcomeKind.RETRY)
         attempt = post.attempts + 1 if spends else post.attempts
         request = None
+        key_sent_at = None
         late_retry = sends and preflight is None and post.retries_on_late
         if sends and preflight is None and not late_retry:
             # A retry after a settled failure has a key of its own (see
             # Post.idempotency_key), unless an attempt's outcome is unknown: then
-            # the same key lets Late return the post it may already have.
+            # the same key lets Late return the post it may already have. The
+            # content cannot change while that is so, and the body leaves out the
+            # targets already published, so it is the body of that attempt too.
             key = post.attempt_key or post.idempotency_key
             body = create_post_body(
                 post, placeholder_accounts=not self.publisher.needs_account_ids
             )
             request = PublishRequest(_post_id(post), key, body)
+            key_sent_at = post.attempt_sent_at if key == post.attempt_key else now
         return Claim(
             post_id=_post_id(post),
             kind=kind,
+            claim_kind=_claim_kind(post, kind),
             attempt=attempt,
             previous=previous,
             check_interval=_check_interval(kind, previous),
             request=request,
+            key_sent_at=key_sent_at,
             late_post_id=post.late_post_id,
             preflight=preflight,
             late_retry=late_retry,
+            checks_other_post=kind is DueKind.CHECK and not post.late_post_current,
         )
 
     def _preflight(
@@ -348,7 +368,7 @@ class Engine:
                 f"it was due {format_duration(lateness)} ago, more than max_lateness"
                 f" ({format_duration(self.settings.max_lateness)})"
             )
-            if post.attempt_key:
+            if post.outcome_unknown:
                 # An earlier attempt may have gone out, so "not published" would
                 # be a claim rabb cannot make.
                 reason = (
@@ -360,6 +380,8 @@ class Engine:
                     f"not published: {late}; the computer was probably asleep or off"
                 )
             return Outcome(OutcomeKind.FAILED, reason=reason)
+        if post.attempt_key_expired(now):
+            return Outcome(OutcomeKind.FAILED, reason=_expired_key_reason(post, now))
         if kind is DueKind.RESEND and post.attempts >= self.settings.max_attempts:
             return Outcome(
                 OutcomeKind.FAILED,
@@ -505,9 +527,53 @@ def _check_interval(kind: DueKind, previous: PostState) -> timedelta | None:
 def _creates(post: Post) -> bool:
     """Return whether a due post's next request creates a post (needs account ids)."""
     if post.post_status is PostStatus.PUBLISHING:
-        # Left by a stopped run: sent again, or checked when Late named a post.
-        return post.late_post_id is None
+        if post.claimed_by is None:
+            # Waiting for a check on Late, unless Late named no post.
+            return post.late_post_id is None
+        if stale_claim_kind(post) is DueKind.CHECK:
+            return False
     return not post.retries_on_late
+
+
+def _claim_kind(post: Post, kind: DueKind) -> ClaimKind:
+    if kind is DueKind.CHECK:
+        return ClaimKind.CHECK
+    return ClaimKind.LATE_RETRY if post.retries_on_late else ClaimKind.CREATE
+
+
+def _claimed_values(claim: Claim, token: str, now: datetime) -> dict[str, Any]:
+    """Return the columns a claim sets, before any request is sent.
+
+    The unknown-outcome markers are set here already, so a run stopped while the
+    request is in flight leaves them for the next run.
+    """
+    values: dict[str, Any] = {
+        "status": PostStatus.PUBLISHING.value,
+        "claimed_at": now,
+        "claimed_by": token,
+        "claim_kind": claim.claim_kind.value,
+        "attempts": claim.attempt,
+        "updated_at": now,
+    }
+    if claim.request is not None:
+        values["attempt_key"] = claim.request.idempotency_key
+        values["attempt_sent_at"] = claim.key_sent_at
+    if claim.late_retry:
+        values["late_unsettled"] = True
+    return values
+
+
+def _expired_key_reason(post: Post, now: datetime) -> str:
+    if post.attempt_sent_at is None:
+        when = "at a time rabb did not record"
+    else:
+        when = f"{format_duration(now - post.attempt_sent_at)} ago"
+    return (
+        f"not sent again: an attempt with idempotency key {post.attempt_key} got no"
+        f" answer {when}, and Late recognizes a key for 24 hours only, so sending"
+        " it again could publish it twice: check Late, and if the post is not"
+        f" there, run 'rabb retry {post.id} --confirm-unpublished'"
+    )
 
 
 def _unresolved(post: Post, cache: list[Any]) -> bool:
@@ -542,8 +608,8 @@ def _log_outcome(outcome: PostOutcome) -> None:
 
 def _error_text(error: BaseException) -> str:
     if isinstance(error, RabbError):
-        return str(error)
-    return f"{type(error).__name__}: {error}"
+        return redact(str(error))
+    return redact(f"{type(error).__name__}: {error}")
 
 
 def _post_id(post: Post) -> int:
@@ -606,9 +672,10 @@ def _failed_send(post_id: int, error: Exception) -> Outcome:
     reached Late is unknown, so the post keeps its idempotency key for the retry.
     """
     message = error.message if isinstance(error, RabbError) else f"{error}"
+    message = redact(" ".join(message.split()))
     logger.error("post %d: sending failed: %s", post_id, message)
     return Outcome(
         OutcomeKind.RETRY,
-        reason=f"sending failed: {' '.join(message.split())}",
+        reason=f"sending failed: {message}",
         outcome_unknown=True,
     )

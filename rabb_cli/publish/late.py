@@ -102,6 +102,10 @@ class Outcome:
     # True when Late refused to retry its failed post, so the next attempt creates a
     # new post with the platforms that failed.
     late_refused_retry: bool = False
+    # True when the outcome describes a Late post that rabb did not create for this
+    # content: the original that a 409 duplicate names. Only its results for the
+    # post's own targets apply.
+    other_post: bool = False
 
 
 @dataclass(frozen=True)
@@ -416,6 +420,8 @@ def _retry_outcome(response: httpx.Response, late_post_id: str) -> Outcome:
             OutcomeKind.RETRY,
             reason=_status_text(response),
             not_before=server_wait(response.headers, status, _now()),
+            # Late may have started publishing again before it failed.
+            outcome_unknown=status >= 500,
         )
     return Outcome(
         OutcomeKind.FAILED,
@@ -425,28 +431,32 @@ def _retry_outcome(response: httpx.Response, late_post_id: str) -> Outcome:
 
 
 def _get_outcome(response: httpx.Response, late_post_id: str) -> Outcome:
+    """Map the response to GET /v1/posts/{id}.
+
+    Only 404 and 410 mean that Late has no such post. Any other error leaves the
+    post's state unknown, and Late may still be publishing it, so the outcome is
+    RETRY: the post is checked again later, never marked FAILED on a guess.
+    """
     status = response.status_code
     if status == 200:
         return _post_body_outcome(response)
     if status == 401:
         return Outcome(OutcomeKind.UNAUTHORIZED, reason=_status_text(response))
-    if status == 404:
+    if status in (404, 410):
         return Outcome(
             OutcomeKind.FAILED,
-            reason=f"Late has no post {late_post_id} any more (HTTP 404); it may"
-            " have been deleted in Late",
+            reason=f"Late has no post {late_post_id} any more (HTTP {status}); it"
+            " may have been deleted in Late",
             late_post_id=late_post_id,
         )
     if status in TRANSIENT_STATUSES or status >= 500:
-        return Outcome(
-            OutcomeKind.RETRY,
-            reason=_status_text(response),
-            not_before=server_wait(response.headers, status, _now()),
-        )
+        reason = _status_text(response)
+    else:
+        reason = f"cannot read post {late_post_id} from Late: {_status_text(response)}"
     return Outcome(
-        OutcomeKind.FAILED,
-        reason=f"cannot read post {late_post_id} from Late: {_status_text(response)}",
-        late_post_id=late_post_id,
+        OutcomeKind.RETRY,
+        reason=reason,
+        not_before=server_wait(response.headers, status, _now()),
     )
 
 
@@ -672,7 +682,9 @@ def _status_text(response: httpx.Response) -> str:
 
 
 def _describe(error: Exception) -> str:
-    text = str(error).strip()
+    # An exception's text may quote a URL or header, so it is redacted here, before
+    # it reaches a reason that is stored.
+    text = redact(" ".join(str(error).split()))
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 

@@ -50,29 +50,47 @@ def describe(
     """Return one line saying what a run would do with a due post."""
     if kind is DueKind.CHECK:
         return f"would check Late post {post.late_post_id}"
+    failure = _failure_before_sending(post, settings, now)
+    if failure:
+        return failure
+
+    unpublished = [t for t in post.targets if t.status != TargetStatus.PUBLISHED.value]
+    targets = ", ".join(target.selector for target in unpublished)
+    attempt = f"attempt {post.attempts + 1} of {settings.max_attempts}"
+    stopped = "; left publishing by a stopped run" if kind is DueKind.RESEND else ""
+    if post.retries_on_late:
+        return (
+            f"would ask Late to retry its post {post.late_post_id} on the platforms"
+            f" that failed ({attempt}{stopped})"
+        )
+    if post.attempt_key:
+        return (
+            f"would send again to {targets} with the same idempotency key"
+            f" ({attempt}{stopped})"
+        )
+
+    problem = _account_problem(post, settings, cache)
+    published = len(post.targets) - len(unpublished)
+    kept = f"; {published} already published" if published else ""
+    return problem or f"would publish to {targets} ({attempt}{kept})"
+
+
+def _failure_before_sending(
+    post: Post, settings: PublishSettings, now: datetime
+) -> str | None:
+    """Return how a run would fail the post without a request, as Engine does."""
     lateness = now - (post.scheduled_for or now)
     if lateness > settings.max_lateness:
         return (
             f"would fail: due {format_duration(lateness)} ago, more than"
             f" max_lateness ({format_duration(settings.max_lateness)})"
         )
-    unpublished = [t for t in post.targets if t.status != TargetStatus.PUBLISHED.value]
-    targets = ", ".join(target.selector for target in unpublished)
-    attempt = f"attempt {post.attempts + 1} of {settings.max_attempts}"
-    if kind is DueKind.RESEND:
+    if post.attempt_key_expired(now):
         return (
-            f"would send again to {targets} with the same idempotency key"
-            f" ({attempt}; left publishing by a stopped run)"
+            f"would fail: an unanswered attempt's idempotency key {post.attempt_key}"
+            " is more than 23 hours old, too old for Late to recognize it"
         )
-    if post.retries_on_late:
-        return (
-            f"would ask Late to retry its post {post.late_post_id} on the platforms"
-            f" that failed ({attempt})"
-        )
-    problem = _account_problem(post, settings, cache)
-    published = len(post.targets) - len(unpublished)
-    kept = f"; {published} already published" if published else ""
-    return problem or f"would publish to {targets} ({attempt}{kept})"
+    return None
 
 
 def _account_problem(

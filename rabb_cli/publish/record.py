@@ -14,14 +14,23 @@ from datetime import datetime, timedelta
 from rabb_cli.models import Post, Target
 from rabb_cli.publish.backoff import check_time, next_attempt_time
 from rabb_cli.publish.late import Outcome, OutcomeKind, PublishRequest, TargetResult
-from rabb_cli.publish.report import Action, DueKind, PostOutcome
+from rabb_cli.publish.report import Action, ClaimKind, DueKind, PostOutcome
 from rabb_cli.publish.settings import PublishSettings
+from rabb_cli.redact import redact
 from rabb_cli.status import PostStatus, TargetStatus
+from rabb_cli.timeparse import format_duration
 
 UNKNOWN_OUTCOME_NOTE = (
     "the outcome of an attempt is unknown, so Late may have published it: check"
     " Late before sending it again"
 )
+# Checks on a post that Late keeps publishing stop this long after Late first
+# reported it unfinished, and the post ends FAILED (or PARTIAL). Late's longest
+# documented holds, an account's cooldown after failures and its daily publishing
+# caps, end within 24 hours. Twice that leaves room for Late's own retries.
+MAX_WAIT_ON_LATE = timedelta(hours=48)
+# The errorCategory rabb gives a target that a rejected duplicate left unsent.
+NOT_SENT_CATEGORY = "not_sent"
 _FINAL = {
     OutcomeKind.PUBLISHED: PostStatus.PUBLISHED,
     OutcomeKind.PARTIAL: PostStatus.PARTIAL,
@@ -36,8 +45,11 @@ class PostState:
     status: str
     attempts: int
     attempt_key: str | None
+    attempt_sent_at: datetime | None
+    late_unsettled: bool
     claimed_at: datetime | None
     claimed_by: str | None
+    claim_kind: str | None
     next_attempt_at: datetime | None
     updated_at: datetime
     # (target id, account id) of each target, since the claim resolves accounts.
@@ -46,14 +58,17 @@ class PostState:
     @classmethod
     def of(cls, post: Post) -> "PostState":
         return cls(
-            post.status,
-            post.attempts,
-            post.attempt_key,
-            post.claimed_at,
-            post.claimed_by,
-            post.next_attempt_at,
-            post.updated_at,
-            tuple((target.id, target.account_id) for target in post.targets),
+            status=post.status,
+            attempts=post.attempts,
+            attempt_key=post.attempt_key,
+            attempt_sent_at=post.attempt_sent_at,
+            late_unsettled=post.late_unsettled,
+            claimed_at=post.claimed_at,
+            claimed_by=post.claimed_by,
+            claim_kind=post.claim_kind,
+            next_attempt_at=post.next_attempt_at,
+            updated_at=post.updated_at,
+            account_ids=tuple((t.id, t.account_id) for t in post.targets),
         )
 
 
@@ -63,16 +78,23 @@ class Claim:
 
     post_id: int
     kind: DueKind
+    claim_kind: ClaimKind
     attempt: int
     previous: PostState
     # The time between the last two checks on Late, for a post Late keeps publishing.
     check_interval: timedelta | None = None
     request: PublishRequest | None = None
+    # When the request's idempotency key was first sent: now, or the time of the
+    # earlier attempt whose key it reuses.
+    key_sent_at: datetime | None = None
     late_post_id: str | None = None
     # An outcome known before any request, such as a post too late to publish.
     preflight: Outcome | None = None
     # True when the attempt requests a retry of Late's post `late_post_id`.
     late_retry: bool = False
+    # True when a check reads a Late post that rabb did not create for this
+    # content (the original of a duplicate), so only some of its results apply.
+    checks_other_post: bool = False
 
 
 class OutcomeRecorder:
@@ -88,6 +110,8 @@ class OutcomeRecorder:
         self, post: Post, claim: Claim, outcome: Outcome, now: datetime
     ) -> PostOutcome:
         """Change the claimed post by `outcome` and return its line of the report."""
+        if outcome.other_post or claim.checks_other_post:
+            outcome = results_for_targets(outcome, post.targets)
         kind = outcome.kind
         if kind is OutcomeKind.WAITING and not (
             outcome.late_post_id or post.late_post_id
@@ -113,18 +137,20 @@ class OutcomeRecorder:
         status = _settled_status(_FINAL[outcome.kind], post.targets)
         post.status = status.value
 
-        _note_late_post(post, outcome)
+        _note_late_post(post, claim, outcome)
         if claim.preflight is None:
             # An outcome known before any request carries no status of Late's post.
             post.late_status = outcome.late_status
         if status is not PostStatus.FAILED:
             post.published_at = outcome.published_at or now
-        post.failure_reason = None if status is PostStatus.PUBLISHED else outcome.reason
+        failed = status is not PostStatus.PUBLISHED
+        post.failure_reason = _stored(outcome.reason) if failed else None
         post.last_error = None
 
         post.attempts = claim.attempt
-        post.attempt_key = _key_after(claim, outcome)
-        post.next_attempt_at = post.claimed_at = post.claimed_by = None
+        _keep_unknown_markers(post, claim, outcome)
+        _end_claim(post)
+        post.next_attempt_at = post.waiting_since = None
         if status is PostStatus.FAILED and post.attempt_key is None:
             # Settled: a later retry resolves the accounts afresh.
             for target in post.targets:
@@ -143,17 +169,23 @@ class OutcomeRecorder:
     def _wait(
         self, post: Post, claim: Claim, outcome: Outcome, now: datetime
     ) -> PostOutcome:
-        """Leave the post PUBLISHING on Late's side and plan the next check."""
+        """Leave the post PUBLISHING on Late's side and plan the next check.
+
+        After MAX_WAIT_ON_LATE of checks the post ends instead.
+        """
         post.status = PostStatus.PUBLISHING.value
-        _note_late_post(post, outcome)
+        _note_late_post(post, claim, outcome)
         if outcome.kind is OutcomeKind.WAITING:
             post.late_status = outcome.late_status or post.late_status
             _apply_targets(post.targets, outcome.targets, PostStatus.PUBLISHING, now)
         else:
-            post.last_error = outcome.reason
+            post.last_error = _stored(outcome.reason)
         post.attempts = claim.attempt
-        post.attempt_key = None
-        post.claimed_at = post.claimed_by = None
+        _keep_unknown_markers(post, claim, outcome)
+        _end_claim(post)
+        post.waiting_since = post.waiting_since or now
+        if now - post.waiting_since >= MAX_WAIT_ON_LATE:
+            return self._stop_waiting(post, claim, outcome, now)
         post.next_attempt_at = check_time(
             now,
             claim.check_interval,
@@ -171,6 +203,30 @@ class OutcomeRecorder:
             late_post_id=post.late_post_id,
         )
 
+    def _stop_waiting(
+        self, post: Post, claim: Claim, outcome: Outcome, now: datetime
+    ) -> PostOutcome:
+        """End a post that Late has not finished publishing within MAX_WAIT_ON_LATE.
+
+        Late may still publish it, so the post keeps that mark: a retry goes through
+        Late's retry endpoint, which never publishes a platform twice.
+        """
+        assert post.waiting_since is not None  # _wait sets it first.
+        waited = format_duration(now - post.waiting_since)
+        if outcome.kind is OutcomeKind.WAITING:
+            state = f"Late still reports it as {post.late_status or 'unfinished'}"
+        else:
+            state = f"the last check failed ({outcome.reason})"
+        reason = redact(
+            f"Late never finished publishing post {post.late_post_id}: rabb stopped"
+            f" checking {waited} after Late first reported it unfinished, and"
+            f" {state}; {UNKNOWN_OUTCOME_NOTE}"
+        )
+        post.last_error = None
+        post.late_unsettled = post.late_post_current
+        post.waiting_since = None
+        return _end_failed(post, claim, reason, now)
+
     def _reschedule(
         self, post: Post, claim: Claim, outcome: Outcome, now: datetime
     ) -> PostOutcome:
@@ -179,9 +235,10 @@ class OutcomeRecorder:
         spent = outcome.kind is not OutcomeKind.CONFLICT
         attempt = claim.attempt if spent else claim.previous.attempts
         post.attempts = attempt
-        post.attempt_key = _key_after(claim, outcome)
-        post.last_error = outcome.reason
-        post.claimed_at = post.claimed_by = None
+        _keep_unknown_markers(post, claim, outcome)
+        post.last_error = _stored(outcome.reason)
+        _end_claim(post)
+        post.waiting_since = None
         if outcome.late_refused_retry:
             # Late will not retry its post, so the next attempt creates a new one.
             post.late_status = None
@@ -211,22 +268,9 @@ class OutcomeRecorder:
         self, post: Post, claim: Claim, outcome: Outcome, now: datetime
     ) -> PostOutcome:
         reason = f"gave up after {post.attempts} attempts: {outcome.reason}"
-        if post.attempt_key:
+        if post.outcome_unknown:
             reason += f"; {UNKNOWN_OUTCOME_NOTE}"
-        _apply_targets(post.targets, (), PostStatus.FAILED, now)
-        status = _settled_status(PostStatus.FAILED, post.targets)
-        post.status = status.value
-        post.failure_reason = reason
-        post.next_attempt_at = None
-        return PostOutcome(
-            post_id=claim.post_id,
-            status=status,
-            action=Action(status.value),
-            reason=reason,
-            urls=[(t.selector, t.url) for t in post.targets if t.url],
-            attempt=post.attempts,
-            late_post_id=post.late_post_id,
-        )
+        return _end_failed(post, claim, redact(reason), now)
 
     def _release(self, post: Post, claim: Claim, outcome: Outcome) -> PostOutcome:
         """Undo the claim, spending no attempt; retry no sooner than `not_before`."""
@@ -234,8 +278,11 @@ class OutcomeRecorder:
         post.status = previous.status
         post.attempts = previous.attempts
         post.attempt_key = previous.attempt_key
+        post.attempt_sent_at = previous.attempt_sent_at
+        post.late_unsettled = previous.late_unsettled
         post.claimed_at = previous.claimed_at
         post.claimed_by = previous.claimed_by
+        post.claim_kind = previous.claim_kind
         post.next_attempt_at = previous.next_attempt_at
         post.updated_at = previous.updated_at
         account_ids = dict(previous.account_ids)
@@ -254,21 +301,169 @@ class OutcomeRecorder:
         )
 
 
+def _end_failed(post: Post, claim: Claim, reason: str, now: datetime) -> PostOutcome:
+    """End the post FAILED, or PARTIAL when a target was published, with `reason`."""
+    _apply_targets(post.targets, (), PostStatus.FAILED, now)
+    status = _settled_status(PostStatus.FAILED, post.targets)
+    post.status = status.value
+    post.failure_reason = reason
+    post.next_attempt_at = None
+    return PostOutcome(
+        post_id=claim.post_id,
+        status=status,
+        action=Action(status.value),
+        reason=reason,
+        urls=[(t.selector, t.url) for t in post.targets if t.url],
+        attempt=post.attempts,
+        late_post_id=post.late_post_id,
+    )
+
+
+def _keep_unknown_markers(post: Post, claim: Claim, outcome: Outcome) -> None:
+    """Set the marks of an attempt whose outcome is unknown after `outcome`."""
+    post.attempt_key = _key_after(claim, outcome)
+    if post.attempt_key is None:
+        post.attempt_sent_at = None
+    elif claim.request and post.attempt_key == claim.request.idempotency_key:
+        post.attempt_sent_at = claim.key_sent_at
+    else:
+        post.attempt_sent_at = claim.previous.attempt_sent_at
+    post.late_unsettled = _unsettled_after(claim, outcome)
+
+
 def _key_after(claim: Claim, outcome: Outcome) -> str | None:
     """Return the attempt key to keep: set while Late may have an unanswered attempt."""
-    answered = outcome.kind in (*_FINAL, OutcomeKind.WAITING)
-    if answered and claim.preflight is None:
+    if _answered(claim, outcome):
         return None
     if outcome.outcome_unknown and claim.request is not None:
         return claim.request.idempotency_key
     return claim.previous.attempt_key
 
 
-def _note_late_post(post: Post, outcome: Outcome) -> None:
-    """Record the Late post an outcome names, and that it has the current content."""
-    if outcome.late_post_id:
-        post.late_post_id = outcome.late_post_id
+def _unsettled_after(claim: Claim, outcome: Outcome) -> bool:
+    """Return whether a retry request to Late may still be unanswered."""
+    if _answered(claim, outcome):
+        return False
+    if outcome.outcome_unknown and claim.late_retry:
+        return True
+    return claim.previous.late_unsettled
+
+
+def _answered(claim: Claim, outcome: Outcome) -> bool:
+    """Return whether Late's response settled every earlier request about the post.
+
+    A refused retry counts, because Late's refusal came with the post's state.
+    """
+    if claim.preflight is not None:
+        return False
+    settled = outcome.kind in (*_FINAL, OutcomeKind.WAITING)
+    return settled or outcome.late_refused_retry
+
+
+def _end_claim(post: Post) -> None:
+    post.claimed_at = post.claimed_by = post.claim_kind = None
+
+
+def _note_late_post(post: Post, claim: Claim, outcome: Outcome) -> None:
+    """Record the Late post an outcome names, and which content it carries.
+
+    Only a create or a retry on Late sends the current content. A check reads a
+    post whose content is already recorded, and a duplicate's original is not a
+    post rabb created for this content, so neither shows the content is current.
+    """
+    if not outcome.late_post_id:
+        return
+    post.late_post_id = outcome.late_post_id
+    if outcome.other_post:
+        post.late_revision = None
+    elif claim.request is not None or claim.late_retry:
         post.late_revision = post.revision
+
+
+def results_for_targets(outcome: Outcome, targets: Sequence[Target]) -> Outcome:
+    """Turn the state of a duplicate's original Late post into this post's outcome.
+
+    Late rejects the whole request when one target is a duplicate, so only the
+    original's results for this post's targets (same platform and account) count,
+    and each other target was not sent. An outcome that carries no state of the
+    original, such as a failed lookup, is returned as it is.
+    """
+    if outcome.late_status is None:
+        return outcome
+    unpublished = [target for target in targets if not _was_published(target)]
+    results = []
+    unsent = []
+    for target in unpublished:
+        result = _own_result(target, outcome.targets)
+        if result is None:
+            unsent.append(target)
+            results.append(_not_sent(target, outcome.late_post_id))
+        else:
+            results.append(result)
+    kind = _kind_of(results, unsent)
+    return replace(
+        outcome,
+        kind=kind,
+        reason=_duplicate_reason(outcome, kind, results, unsent),
+        targets=tuple(results),
+    )
+
+
+def _own_result(target: Target, results: Sequence[TargetResult]) -> TargetResult | None:
+    for result in results:
+        same_account = result.account_id and result.account_id == target.account_id
+        if result.platform == target.platform and same_account:
+            return result
+    return None
+
+
+def _not_sent(target: Target, late_post_id: str | None) -> TargetResult:
+    return TargetResult(
+        platform=target.platform,
+        account_id=target.account_id,
+        status=TargetStatus.FAILED,
+        error=f"not sent: Late rejected the whole request as a duplicate of its post"
+        f" {late_post_id}, which does not go to this account",
+        error_category=NOT_SENT_CATEGORY,
+    )
+
+
+def _kind_of(results: Sequence[TargetResult], unsent: Sequence[Target]) -> OutcomeKind:
+    statuses = {result.status for result in results}
+    if unsent:
+        # Nothing more will happen to the unsent targets: the post ends, and
+        # `rabb retry` sends them.
+        return OutcomeKind.FAILED
+    if statuses <= {TargetStatus.PUBLISHED}:
+        return OutcomeKind.PUBLISHED
+    if TargetStatus.PENDING in statuses:
+        return OutcomeKind.WAITING
+    return OutcomeKind.FAILED
+
+
+def _duplicate_reason(
+    outcome: Outcome,
+    kind: OutcomeKind,
+    results: Sequence[TargetResult],
+    unsent: Sequence[Target],
+) -> str:
+    reason = f"Late already has the same content as post {outcome.late_post_id}"
+    if unsent:
+        selectors = ", ".join(target.selector for target in unsent)
+        return f"{reason}; not sent to {selectors}: Late rejected the whole request"
+    if kind is OutcomeKind.WAITING:
+        return f"{reason}; Late is still publishing it (status {outcome.late_status})"
+    failed = [r for r in results if r.status is TargetStatus.FAILED]
+    errors = "; ".join(f"{r.platform}: {r.error or 'failed'}" for r in failed)
+    return f"{reason}; {errors}" if errors else reason
+
+
+def _stored(text: str | None) -> str | None:
+    """Return a reason as it may be stored: with every known key masked.
+
+    Reasons quote Late's messages and exceptions, which may echo a key.
+    """
+    return None if text is None else redact(text)
 
 
 def _settled_status(status: PostStatus, targets: Sequence[Target]) -> PostStatus:

@@ -25,6 +25,21 @@ class DueKind(StrEnum):
     CHECK = "check"
 
 
+class ClaimKind(StrEnum):
+    """The request a run claims a post for, stored with the claim.
+
+    A run that takes over a claim left by a stopped run sends the same request
+    again, whatever the post's other columns contain.
+    """
+
+    # POST /v1/posts with the attempt's idempotency key.
+    CREATE = "create"
+    # POST /v1/posts/{id}/retry on the Late post `late_post_id`.
+    LATE_RETRY = "late_retry"
+    # GET /v1/posts/{id} on the Late post `late_post_id`.
+    CHECK = "check"
+
+
 class Action(StrEnum):
     """The action a run took with a post, as its output line reports it."""
 

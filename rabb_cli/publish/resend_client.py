@@ -9,7 +9,10 @@ afterwards, so no state of one call stays behind for the next.
 Every failure becomes a one-line error with a verdict. Transient (429, 408, 425,
 5xx, a 409 for a key whose first request is still in process, no connection or no
 answer) may work later with the same idempotency key. Permanent (400, 401, 403,
-404, 422, and any other 4xx) needs the user to change something.
+404, 422, and any other 4xx) needs the user to change something. A failure also
+says whether Resend may have sent the email anyway: after no answer, a 408, a 5xx
+or a 409 for a key in process it may have; after a refused connection, a 429, a
+425 or a permanent error it has not.
 """
 
 import threading
@@ -73,12 +76,23 @@ class HttpxTransport(resend.HTTPClient):
             )
         except httpx.TransportError as error:
             # The SDK turns any exception into a ResendError that keeps only the
-            # message, so the message must describe what happened.
-            raise RuntimeError(_describe(error, self._read)) from error
+            # message, so the message must describe what happened. The exception
+            # stays reachable as that error's __context__.
+            unsent = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
+            unsent = unsent or isinstance(error, httpx.PoolTimeout)
+            raise TransportFailure(_describe(error, self._read), unsent) from error
         return response.content, response.status_code, response.headers
 
     def close(self) -> None:
         self._client.close()
+
+
+class TransportFailure(RuntimeError):
+    """A request to Resend that got no response; `unsent` if it never left."""
+
+    def __init__(self, message: str, unsent: bool) -> None:
+        super().__init__(message)
+        self.unsent = unsent
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,8 @@ class SendResult:
     transient: bool = False
     # The earliest time Resend allows another request (Retry-After).
     not_before: datetime | None = None
+    # True when Resend may have sent the email although the attempt failed.
+    may_have_sent: bool = False
 
     @property
     def sent(self) -> bool:
@@ -123,7 +139,11 @@ def send_email(
     resend_id = response.get("id") if isinstance(response, Mapping) else None
     if not isinstance(resend_id, str) or not resend_id:
         # Resend may have sent it: the same key finds out on the next attempt.
-        return SendResult(error="Resend's answer contains no email id", transient=True)
+        return SendResult(
+            error="Resend's answer contains no email id",
+            transient=True,
+            may_have_sent=True,
+        )
     return SendResult(resend_id=resend_id)
 
 
@@ -146,18 +166,21 @@ def _failure(error: ResendError) -> SendResult:
     status = _status(error)
     name = str(error.error_type or "")
     if name == TRANSPORT_ERROR:
-        return SendResult(error=_clip(str(error.message)), transient=True)
-    transient = (
-        status in TRANSIENT_STATUSES
-        or status >= 500
-        or (status == 409 and name == CONCURRENT_REQUEST)
-    )
+        cause = error.__context__
+        unsent = isinstance(cause, TransportFailure) and cause.unsent
+        return SendResult(
+            error=_clip(str(error.message)), transient=True, may_have_sent=not unsent
+        )
+    in_process = status == 409 and name == CONCURRENT_REQUEST
+    may_have_sent = status >= 500 or status == 408 or in_process
+    transient = status in TRANSIENT_STATUSES or may_have_sent
     headers = {key.lower(): value for key, value in (error.headers or {}).items()}
     label = f"HTTP {status} {name}".rstrip()
     return SendResult(
         error=_clip(f"{label}: {error.message}"),
         transient=transient,
         not_before=parse_retry_after(headers.get("retry-after"), datetime.now(UTC)),
+        may_have_sent=may_have_sent,
     )
 
 
