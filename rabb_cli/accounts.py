@@ -53,15 +53,25 @@ def replace_cache(
 
 
 def check_targets(session: Session, specs: Sequence[TargetSpec]) -> None:
-    """Raise InvalidInput for a target the cached accounts cannot resolve.
+    """Raise InvalidInput for a target the cache cannot resolve, or for an account
+    that two targets name.
 
     Does nothing while the cache is empty, so composing works without a key.
     """
     accounts = cached_accounts(session)
     if not accounts:
         return
+    named: dict[str, TargetSpec] = {}
     for spec in specs:
-        resolve_target(spec, accounts)
+        account = resolve_target(spec, accounts)
+        earlier = named.setdefault(account.id, spec)
+        if earlier is not spec:
+            # Late would get the account twice in one request.
+            raise InvalidInput(
+                f"-p {earlier} and -p {spec} name the same {_label(spec.platform)}"
+                f" account {account.handle}",
+                "name each account once",
+            )
 
 
 def resolve_target(spec: TargetSpec, accounts: Sequence[Account]) -> Account:

@@ -191,4 +191,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             " WHERE status = 'pending' AND attempts > 0",
         ),
     ),
+    Migration(
+        "0005_count_failures_per_alert_email",
+        (
+            # How many failures the email covered when it was queued. The alerts of
+            # a deleted post are deleted with it, so fewer alert rows than this
+            # mean that a post the email is about no longer exists.
+            "ALTER TABLE alert_email ADD COLUMN covered INTEGER NOT NULL DEFAULT 0",
+            # Posts deleted before this migration cannot be counted any more.
+            "UPDATE alert_email SET covered ="
+            " (SELECT COUNT(*) FROM alert WHERE alert.alert_email_id = alert_email.id)",
+        ),
+    ),
 )

@@ -20,6 +20,11 @@ LATE_RETRYABLE_STATUSES = ("failed", "partial")
 # rabb reuses a key for 23 hours after it first sent it, which leaves an hour for a
 # clock that is off.
 ATTEMPT_KEY_LIFETIME = timedelta(hours=23)
+# Checks on a post that Late keeps publishing stop this long after Late first
+# reported it unfinished, and the post ends FAILED (or PARTIAL). Late's longest
+# documented holds, an account's cooldown after failures and its daily publishing
+# caps, end within 24 hours. Twice that leaves room for Late's own retries.
+MAX_WAIT_ON_LATE = timedelta(hours=48)
 
 
 def utc_now() -> datetime:
@@ -279,6 +284,9 @@ class AlertEmail(SQLModel, table=True):
     # True once an attempt got no clear answer, so Resend may have sent the email.
     # Such an email is not sent again once Resend no longer recognizes its key.
     outcome_unknown: bool = False
+    # How many failures the email covered when it was queued. A deleted post takes
+    # its alert rows with it, so fewer rows than this mean a post is gone.
+    covered: int = 0
 
 
 class Alert(SQLModel, table=True):

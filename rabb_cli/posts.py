@@ -8,13 +8,16 @@ nothing and an edit never races a run that is publishing the post.
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
 
 from rabb_cli import accounts
 from rabb_cli.errors import InvalidInput
-from rabb_cli.models import Post, Target, utc_now
+from rabb_cli.models import MAX_WAIT_ON_LATE, Post, Target, utc_now
 from rabb_cli.status import PostStatus, TargetStatus
 from rabb_cli.store import Store
+from rabb_cli.targets import is_published, match_targets
 from rabb_cli.textrules import (
     PLATFORMS,
     MediaItem,
@@ -26,6 +29,7 @@ from rabb_cli.textrules import (
     parse_targets,
     require_text,
 )
+from rabb_cli.timeparse import format_duration
 
 EDITABLE = (
     PostStatus.DRAFT,
@@ -165,16 +169,18 @@ def edit_post(store: Store, post_id: int, changes: Changes) -> Post:
 
         if content_changed:
             require_content_editable(post)
-            if changes.targets is not None:
-                accounts.check_targets(session, content.targets)
+            rows = _rows_for_edit(session, post, content, changes)
             post.text = content.text
             post.media = [{"url": m.url, "type": m.type} for m in content.media]
-            post.targets = _targets_for(content, list(post.targets))
+            post.targets = _targets_for(content, rows)
             post.revision += 1
         if changes.scheduled_for is not None:
             post.scheduled_for = changes.scheduled_for
             post.next_attempt_at = None
         post.updated_at = utc_now()
+        if content_changed and all_published(post):
+            # The edit left out the last platform still to publish.
+            settle_published(post, post.updated_at)
         session.add(post)
         session.flush()
         session.refresh(post)
@@ -248,6 +254,26 @@ class RetryPlan:
     confirmed_unpublished: bool = False
 
 
+@dataclass(frozen=True)
+class SettledPost:
+    """A PARTIAL post that `rabb retry` skips: every target it goes to is published.
+
+    Such a post is left from an edit that removed its last failed platform, before
+    rabb marked that post PUBLISHED at once. The retry marks it PUBLISHED.
+    """
+
+    post_id: int
+    published: list[str]
+
+
+@dataclass(frozen=True)
+class RetryResult:
+    """The outcome of `rabb retry`: the posts it retries and the posts it skips."""
+
+    plans: list[RetryPlan]
+    settled: list[SettledPost] = field(default_factory=list)
+
+
 def retry_posts(
     store: Store,
     post_ids: Sequence[int] | None,
@@ -255,11 +281,12 @@ def retry_posts(
     *,
     dry_run: bool = False,
     confirm_unpublished: bool = False,
-) -> list[RetryPlan]:
+) -> RetryResult:
     """Schedule FAILED and PARTIAL posts again at `when` (None: every such post).
 
     Every post is checked before any changes, so one that cannot be retried leaves
-    all of them as they were. A dry run changes nothing. A post whose unanswered
+    all of them as they were. A post with no target left to publish is not retried
+    but marked PUBLISHED. A dry run changes nothing. A post whose unanswered
     attempt is older than Late remembers its key is retried only with
     `confirm_unpublished`: the user checked Late, so that attempt is settled and
     the retry gets a new key.
@@ -274,14 +301,47 @@ def retry_posts(
         else:
             unique = dict.fromkeys(post_ids)
             posts = [store.get_post(session, post_id) for post_id in unique]
-        for post in posts:
+        settled = [post for post in posts if _nothing_left(post)]
+        retried = [post for post in posts if not _nothing_left(post)]
+        for post in retried:
             require_retryable(post, now, confirm_unpublished=confirm_unpublished)
-        plans = [_retry_plan(post, when, now) for post in posts]
+        result = RetryResult(
+            plans=[_retry_plan(post, when, now) for post in retried],
+            settled=[_settled(post) for post in settled],
+        )
         if not dry_run:
-            for post in posts:
+            for post in retried:
                 _schedule_retry(post, when, now)
+            for post in settled:
+                settle_published(post, now)
             session.add_all(posts)
-    return plans
+    return result
+
+
+def all_published(post: Post) -> bool:
+    """Return whether the post has targets and every one of them is published."""
+    return bool(post.targets) and not _unpublished(post)
+
+
+def settle_published(post: Post, now: datetime) -> None:
+    """Mark PUBLISHED a post whose every target is published."""
+    post.status = PostStatus.PUBLISHED.value
+    post.failure_reason = None
+    post.last_error = None
+    post.next_attempt_at = None
+    times = [target.published_at for target in post.targets if target.published_at]
+    post.published_at = post.published_at or (max(times) if times else now)
+    post.updated_at = now
+
+
+def _nothing_left(post: Post) -> bool:
+    failed = post.post_status in (PostStatus.FAILED, PostStatus.PARTIAL)
+    return failed and all_published(post)
+
+
+def _settled(post: Post) -> SettledPost:
+    assert post.id is not None  # Posts read from the store have an id.
+    return SettledPost(post.id, [target.selector for target in post.targets])
 
 
 def require_retryable(
@@ -291,12 +351,6 @@ def require_retryable(
     status = post.post_status
     post_id = post.id
     if status in (PostStatus.FAILED, PostStatus.PARTIAL):
-        if not _unpublished(post):
-            raise InvalidInput(
-                f"post {post_id} is {status.label} but every platform it still goes"
-                " to is published, so there is nothing to retry",
-                f"add a platform with 'rabb edit {post_id} -p NAME' to publish there",
-            )
         if post.attempt_key_expired(now) and not confirm_unpublished:
             raise InvalidInput(
                 f"post {post_id} cannot be retried as it is: an earlier attempt got"
@@ -379,7 +433,7 @@ def _schedule_retry(post: Post, when: datetime, now: datetime) -> None:
 
 
 def _unpublished(post: Post) -> list[Target]:
-    return [t for t in post.targets if t.status != TargetStatus.PUBLISHED.value]
+    return [t for t in post.targets if not is_published(t)]
 
 
 def _require_schedulable_by_edit(post: Post) -> None:
@@ -398,10 +452,34 @@ def require_editable(post: Post) -> None:
         return
     if status is PostStatus.PUBLISHED:
         hint = "compose a new post instead"
+    elif post.claimed_by is None and post.late_post_id:
+        raise _waiting_on_late_error(post, utc_now())
     else:
         hint = f"wait for the run to finish, then check 'rabb show {post.id}'"
     raise InvalidInput(
         f"post {post.id} is {status.label}, so it cannot be edited", hint
+    )
+
+
+def _waiting_on_late_error(post: Post, now: datetime) -> InvalidInput:
+    """Return the error for a post that no run holds while Late keeps publishing it."""
+    if post.next_attempt_at is None or post.next_attempt_at <= now:
+        check = "the next 'rabb run-due' checks it on Late"
+    else:
+        wait = format_duration(post.next_attempt_at - now)
+        check = f"the next check on Late is in {wait}"
+    if post.waiting_since is None:
+        stop = f"{format_duration(MAX_WAIT_ON_LATE)} after Late first reported it"
+        stop += " unfinished"
+    else:
+        left = max(post.waiting_since + MAX_WAIT_ON_LATE - now, timedelta())
+        stop = f"in {format_duration(left)}"
+    return InvalidInput(
+        f"post {post.id} is PUBLISHING, so it cannot be edited: Late is still"
+        f" publishing it as Late post {post.late_post_id}",
+        f"see 'rabb show {post.id}' for its state. {check[0].upper()}{check[1:]};"
+        f" checks stop {stop}, and the post then ends FAILED or PARTIAL if Late has"
+        " not finished. To publish other text, compose a new post",
     )
 
 
@@ -479,15 +557,43 @@ def _apply_changes(content: Content, changes: Changes) -> bool:
     return after != before
 
 
-def _targets_for(content: Content, existing: list[Target]) -> list[Target]:
-    """Build target rows for `content`, keeping the rows (and results) of targets
-    that stay."""
-    by_selector = {(t.platform, t.account): t for t in existing}
+def _rows_for_edit(
+    session: Session, post: Post, content: Content, changes: Changes
+) -> list[Target | None]:
+    """Return the existing row of each target in `content`, None for a new one.
+
+    Raises InvalidInput for new `-p` values that drop a published target or that
+    the cached accounts cannot resolve.
+    """
+    if changes.targets is None:
+        # `content.targets` came from these rows, in this order.
+        return list(post.targets)
+    published = {(t.platform, t.account) for t in post.targets if is_published(t)}
+    unpublished = [
+        spec
+        for spec in content.targets
+        if (spec.platform, spec.account) not in published
+    ]
+    # A published platform stays as it is, even when its account can no longer post.
+    accounts.check_targets(session, unpublished)
+    cache = accounts.cached_accounts(session)
+    return match_targets(post.id, content.targets, post.targets, cache)
+
+
+def _targets_for(content: Content, rows: Sequence[Target | None]) -> list[Target]:
+    """Build the target rows of `content` from `rows`, the row kept for each target
+    (None, or a missing entry, for a new target).
+
+    A kept row keeps its outcome, so a published platform is never sent again.
+    """
     targets = []
     for position, spec in enumerate(content.targets):
-        target = by_selector.get((spec.platform, spec.account))
+        target = rows[position] if position < len(rows) else None
         if target is None:
             target = Target(platform=spec.platform, account=spec.account)
+        elif not is_published(target):
+            # The same account, perhaps written another way: take the new spelling.
+            target.account = spec.account
         target.position = position
         target.text = content.custom_texts.get(spec.platform)
         targets.append(target)

@@ -704,6 +704,184 @@ def test_superseded_orphan_not_sent(
     )
 
 
+def fail_then_publish(
+    cli: Cli, late: respx.MockRouter, texts: list[str], published: list[int]
+) -> list[int]:
+    """Fail one post per text in one run, then retry and publish `published`.
+
+    The retries and their run happen within the minute before a pending alert
+    email is due again.
+    """
+    ids = [schedule(cli, text, "twitter") for text in texts]
+    route = reject_texts(late, *texts)
+    assert run_due(cli).exit_code == 3
+    if published:
+        with time_machine.travel(NOW + timedelta(seconds=10), tick=False):
+            assert cli("retry", *map(str, published)).exit_code == 0
+        route.side_effect = None
+        route.return_value = created(late_post())
+        assert run_due(cli, at=NOW + timedelta(seconds=20)).exit_code == 0
+    return ids
+
+
+def test_pending_alert_dropped_after_publish(
+    cli: Cli, home: Path, late: respx.MockRouter, mailer: respx.MockRouter
+) -> None:
+    """An alert waiting after a Resend error never goes out for a published post."""
+    route = route_emails(mailer, rejected(500, "application_error", "Down"))
+    [post_id] = fail_then_publish(cli, late, ["Stale alert"], [1])
+    assert show(cli, post_id)["status"] == "published"
+    assert route.call_count == 1
+    route.side_effect = None
+    route.return_value = accepted()
+
+    assert check_due(home / "rabb.db", NOW + timedelta(minutes=3), LEASE) is (
+        DueCheck.DUE
+    )
+    result = run_due(cli, "-v", at=NOW + timedelta(minutes=3))
+    assert result.exit_code == 0
+    assert route.call_count == 1
+    note = "not sent: post 1 was published before the alert went out"
+    assert f"alert for post 1 {note}" in result.stderr
+    [alert] = show(cli, post_id)["alerts"]
+    assert alert["status"] == "failed"
+    assert alert["error"] == note
+    assert re.search(rf"^Alert +{note}$", cli("show", str(post_id)).stdout, re.M)
+    database = home / "rabb.db"
+    assert check_due(database, NOW + timedelta(hours=1), LEASE) is DueCheck.NOTHING_DUE
+    run_due(cli, at=NOW + timedelta(hours=1))
+    assert route.call_count == 1
+
+
+def test_pending_alert_dropped_after_delete(
+    cli: Cli, home: Path, late: respx.MockRouter, mailer: respx.MockRouter
+) -> None:
+    route = route_emails(mailer, rejected(500, "application_error", "Down"), accepted())
+    [post_id] = fail_then_publish(cli, late, ["Deleted soon"], [])
+    assert cli("delete", str(post_id), "--yes").exit_code == 0
+    assert run_due(cli, at=NOW + timedelta(minutes=3)).exit_code == 0
+    assert route.call_count == 1
+    assert email_rows(home) == [
+        ("failed", 1, None, "not sent: the post was deleted before the alert went out")
+    ]
+
+
+def test_retried_post_alert_dropped(
+    cli: Cli, home: Path, late: respx.MockRouter, mailer: respx.MockRouter
+) -> None:
+    """A post retried for later is no longer failed, so its old alert is moot."""
+    route = route_emails(mailer, rejected(500, "application_error", "Down"), accepted())
+    [post_id] = fail_then_publish(cli, late, ["Later"], [])
+    with time_machine.travel(NOW + timedelta(seconds=10), tick=False):
+        assert cli("retry", str(post_id), "--at", "in 2h").exit_code == 0
+    assert run_due(cli, at=NOW + timedelta(minutes=3)).exit_code == 0
+    assert route.call_count == 1
+    [alert] = show(cli, post_id)["alerts"]
+    assert alert["error"] == "not sent: post 1 was retried before the alert went out"
+
+
+def test_digest_requeued_without_published(
+    cli: Cli, home: Path, late: respx.MockRouter, mailer: respx.MockRouter
+) -> None:
+    """A digest that Resend certainly never sent is rebuilt for the posts still
+    failed, under new keys, because its own key must keep its content."""
+    route = route_emails(
+        mailer, rejected(429, "rate_limit_exceeded", "Too many"), accepted()
+    )
+    texts = ["Alpha post", "Beta post", "Gamma post"]
+    first, second, third = fail_then_publish(cli, late, texts, [1])
+    assert route.call_count == 1
+    [digest] = sent_emails(route)
+    assert "Alpha post" in digest["text"]
+
+    assert run_due(cli, at=NOW + timedelta(minutes=3)).exit_code == 0
+    assert route.call_count == 3
+    later = sent_emails(route)[1:]
+    assert [email["subject"] for email in later] == [
+        f'rabb: post {second} failed: "Beta post"',
+        f'rabb: post {third} failed: "Gamma post"',
+    ]
+    assert all("Alpha post" not in email["text"] for email in later)
+    assert sent_keys(route)[1:] == [
+        f"rabb-alert-{uid(home, second)}-1",
+        f"rabb-alert-{uid(home, third)}-1",
+    ]
+    [dropped] = show(cli, first)["alerts"]
+    assert dropped["status"] == "failed"
+    assert dropped["error"] == (
+        f"not sent: post {first} was published before the alert went out, so the"
+        f" alert for posts {second}, {third} went into a new email"
+    )
+    for post_id in (second, third):
+        [alert] = show(cli, post_id)["alerts"]
+        assert alert["status"] == "sent"
+        assert alert["digest"] is False
+    run_due(cli, at=NOW + timedelta(hours=1))
+    assert route.call_count == 3
+
+
+def test_possibly_sent_digest_not_rebuilt(
+    cli: Cli, home: Path, late: respx.MockRouter, mailer: respx.MockRouter
+) -> None:
+    """A digest that a 5xx may have delivered is not sent again in any form."""
+    route = route_emails(mailer, rejected(500, "application_error", "Down"), accepted())
+    texts = ["Alpha post", "Beta post", "Gamma post"]
+    first, second, third = fail_then_publish(cli, late, texts, [1])
+    assert run_due(cli, at=NOW + timedelta(minutes=3)).exit_code == 0
+    assert route.call_count == 1
+    note = (
+        f"not sent again: post {first} was published before the alert went out, and"
+        " an earlier attempt may have delivered this email already, so no new email"
+        f" goes out for posts {second}, {third}"
+    )
+    for post_id in (first, second, third):
+        [alert] = show(cli, post_id)["alerts"]
+        assert alert["status"] == "failed"
+        assert alert["error"] == note
+    assert len(email_rows(home)) == 1
+
+
+def test_digest_requeued_after_delete(
+    cli: Cli, home: Path, late: respx.MockRouter, mailer: respx.MockRouter
+) -> None:
+    route = route_emails(
+        mailer, rejected(429, "rate_limit_exceeded", "Too many"), accepted()
+    )
+    texts = ["Alpha post", "Beta post", "Gamma post"]
+    first, second, third = fail_then_publish(cli, late, texts, [])
+    assert cli("delete", str(third), "--yes").exit_code == 0
+    assert run_due(cli, at=NOW + timedelta(minutes=3)).exit_code == 0
+    subjects = [email["subject"] for email in sent_emails(route)[1:]]
+    assert subjects == [
+        f'rabb: post {first} failed: "Alpha post"',
+        f'rabb: post {second} failed: "Beta post"',
+    ]
+    assert email_rows(home)[0][3] == (
+        f"not sent: 1 post was deleted before the alert went out, so the alert for"
+        f" posts {first}, {second} went into a new email"
+    )
+
+
+def test_wait_past_lateness_alert_reason(
+    cli: Cli, home: Path, late: respx.MockRouter, mailer: respx.MockRouter
+) -> None:
+    write_config(home, ALERTS_CONFIG + '[publish]\nmax_lateness = "1h"\n')
+    schedule(cli, "Rate limited", "twitter")
+    late.post("/posts").mock(
+        return_value=error(429, "Too many requests", headers={"Retry-After": "7200"})
+    )
+    route = route_emails(mailer, accepted())
+    assert run_due(cli).exit_code == 3
+    [email] = sent_emails(route)
+    assert (
+        "- Late asked rabb to wait before sending again (a rate limit, or a"
+        " publishing cap of the account), and the wait ends after max_lateness has"
+        " passed." in email["text"]
+    )
+    assert "Late asked rabb to wait until 2026-06-01 14:00 UTC" in email["text"]
+    assert "asleep" not in email["text"]
+
+
 def test_turning_alerts_off_closes_pending(
     cli: Cli, home: Path, late: respx.MockRouter, mailer: respx.MockRouter
 ) -> None:
@@ -728,8 +906,10 @@ def test_two_runs_claim_an_email_once(
     cli: Cli, home: Path, late: respx.MockRouter, mailer: respx.MockRouter
 ) -> None:
     from rabb_cli.publish.alerts import _claim
+    from rabb_cli.publish.settings import AlertSettings
     from rabb_cli.store import open_store
 
+    settings = AlertSettings("me@example.com", "rabb <a@example.com>", None, None, "")
     schedule(cli, "Claimed", "twitter")
     reject_texts(late, "Claimed")
     route_emails(mailer, rejected(500, "application_error", "Down"))
@@ -737,7 +917,9 @@ def test_two_runs_claim_an_email_once(
     store = open_store(home / "rabb.db")
     later = NOW + timedelta(minutes=5)
     try:
-        claims = [_claim(store, 1, token, later, LEASE) for token in ("a", "b")]
+        claims = [
+            _claim(store, 1, token, later, LEASE, settings) for token in ("a", "b")
+        ]
     finally:
         store.close()
     assert claims[0] is not None

@@ -708,15 +708,67 @@ def test_one_bad_id_changes_nothing(cli: Cli, late: respx.MockRouter) -> None:
     assert show(cli, post_id)["status"] == "failed"
 
 
-def test_partial_with_nothing_left_rejected(
+def drop_failed_targets(home: Path, post_id: int) -> None:
+    """Leave a PARTIAL post with only published targets, as older versions of
+    `rabb edit` did when the last failed platform was removed."""
+    connection = sqlite3.connect(home / "rabb.db")
+    connection.execute(
+        "DELETE FROM target WHERE post_id = ? AND status != 'published'", (post_id,)
+    )
+    connection.commit()
+    connection.close()
+
+
+def test_all_failed_skips_fully_published(
     cli: Cli, home: Path, late: respx.MockRouter
 ) -> None:
+    """A PARTIAL post with nothing left to send is marked PUBLISHED, not a blocker."""
+    settled, _ = make_partial(cli, late)
+    drop_failed_targets(home, settled)
+    failed = make_failed(cli, late, "Failed one")
+    database = home / "rabb.db"
+    before = database.read_bytes()
+
+    plan = retry(cli, "--all-failed", "--dry-run")
+    assert plan.exit_code == 0, plan.stderr
+    assert plan.stdout.splitlines() == [
+        f"Would not retry post {settled}: it is published on every platform it goes"
+        " to (twitter), so it would be marked PUBLISHED.",
+        f"Would schedule post {failed} again for 2026-06-01 12:00 UTC: twitter"
+        f" with idempotency key rabb-{uid(home, failed)}-r1-f1.",
+        "Dry run: nothing was changed.",
+    ]
+    assert database.read_bytes() == before
+
+    result = retry(cli, "--all-failed", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [item["id"] for item in data["posts"]] == [failed]
+    assert data["skipped"] == [
+        {
+            "id": settled,
+            "reason": "published on every platform",
+            "published": ["twitter"],
+        }
+    ]
+    stored = show(cli, settled)
+    assert stored["status"] == "published"
+    assert stored["failure_reason"] is None
+    assert stored["published_at"] is not None
+    assert show(cli, failed)["status"] == "scheduled"
+
+
+def test_retry_id_fully_published(cli: Cli, home: Path, late: respx.MockRouter) -> None:
     post_id, _ = make_partial(cli, late)
-    assert cli("edit", str(post_id), "-p", "twitter").exit_code == 0
+    drop_failed_targets(home, post_id)
     result = retry(cli, str(post_id))
-    assert result.exit_code == 2
-    assert "every platform it still goes to is published" in result.stderr
-    assert show(cli, post_id)["status"] == "partial"
+    assert result.exit_code == 0
+    assert result.stdout == (
+        f"Post {post_id} is not retried: it is published on every platform it goes"
+        " to (twitter), so it is PUBLISHED now.\n"
+    )
+    assert result.stderr == ""
+    assert show(cli, post_id)["status"] == "published"
 
 
 def test_ids_or_all_failed_required(cli: Cli, late: respx.MockRouter) -> None:
@@ -793,6 +845,7 @@ def test_retry_json_late_method(cli: Cli, late: respx.MockRouter) -> None:
                 "outcome_unknown": False,
             }
         ],
+        "skipped": [],
     }
 
 

@@ -440,6 +440,29 @@ def test_207_scheduled_followed_up(cli: Cli, late: respx.MockRouter) -> None:
     assert done["targets"][0]["url"] == "https://twitter.example/me/1"
 
 
+def test_edit_waiting_on_late_explains(cli: Cli, late: respx.MockRouter) -> None:
+    """No run holds a post that Late keeps publishing, so edit says what does."""
+    post_id = schedule(cli, "Later on Late", "twitter")
+    pending = {"platform": "twitter", "accountId": "acc-x", "status": "pending"}
+    waiting = late_post("late-3", status="scheduled", targets=[pending])
+    route_creates(late, httpx.Response(207, json={"post": waiting}))
+    assert run_due(cli).exit_code == 0
+    assert show(cli, post_id)["status"] == "publishing"
+
+    with time_machine.travel(NOW + timedelta(seconds=10), tick=False):
+        result = cli("edit", str(post_id), "--text", "New words")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"rabb: error: post {post_id} is PUBLISHING, so it cannot be edited: Late is"
+        f" still publishing it as Late post late-3. See 'rabb show {post_id}' for"
+        " its state. The next check on Late is in 20s; checks stop in 47h 59m, and"
+        " the post then ends FAILED or PARTIAL if Late has not finished. To publish"
+        " other text, compose a new post.\n"
+    )
+    assert "wait for the run" not in result.stderr
+    assert show(cli, post_id)["text"] == "Later on Late"
+
+
 def test_follow_up_failed_on_late(cli: Cli, late: respx.MockRouter) -> None:
     post_id = schedule(cli, "Doomed", "twitter")
     waiting = late_post("late-4", status="scheduled", targets=[])
@@ -791,6 +814,113 @@ def test_too_late_fails_without_request(cli: Cli, late: respx.MockRouter) -> Non
         "not published: it was due 25h ago, more than max_lateness (24h)"
     )
     assert show(cli, post_id)["attempts"] == 0
+
+
+def test_wait_past_lateness_fails_now(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    """A Retry-After that ends after max_lateness ends the post with Late's reason."""
+    write_config(home, '[publish]\nmax_lateness = "1h"\n')
+    post_id = schedule(cli, "Rate limited", "twitter")
+    route = route_creates(
+        late, error(429, "Too many requests", headers={"Retry-After": "7200"})
+    )
+    result = run_due(cli)
+    assert result.exit_code == 3
+    reason = (
+        "not published: Late asked rabb to wait until 2026-06-01 14:00 UTC, after"
+        " the last time the post may go out (2026-06-01 13:00 UTC, max_lateness 1h"
+        " after it was due); attempt 1 of 4 failed: HTTP 429 Too Many Requests: Too"
+        " many requests"
+    )
+    assert result.stdout == f"post {post_id}: FAILED {reason}\n"
+    stored = show(cli, post_id)
+    assert stored["status"] == "failed"
+    assert stored["failure_reason"] == reason
+    assert stored["next_attempt_at"] is None
+    assert "asleep" not in reason
+    run_due(cli, at=NOW + timedelta(hours=3))
+    assert route.call_count == 1
+
+
+def test_capped_retry_after_fails_now(cli: Cli, late: respx.MockRouter) -> None:
+    """With the default lateness, a Retry-After cut to 24 hours ends the post too."""
+    post_id = schedule(cli, "Daily cap", "twitter", due=NOW - timedelta(minutes=1))
+    headers = {"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"}
+    route_creates(late, error(429, "Daily limit reached", headers=headers))
+    assert run_due(cli).exit_code == 3
+    reason = show(cli, post_id)["failure_reason"]
+    assert reason.startswith(
+        "not published: Late asked rabb to wait until 2026-06-02 12:00 UTC, after"
+        " the last time the post may go out (2026-06-02 11:59 UTC"
+    )
+    assert "Daily limit reached" in reason
+
+
+def test_rate_limit_reset_past_lateness(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    """A post held back by a used-up rate limit that resets too late ends at once."""
+    write_config(home, '[publish]\nconcurrency = 1\nmax_lateness = "1h"\n')
+    first = schedule(cli, "First", "twitter", due=NOW - timedelta(minutes=2))
+    second = schedule(cli, "Second", "twitter", due=NOW - timedelta(minutes=1))
+    reset = NOW + timedelta(hours=2)
+    headers = {
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": str(int(reset.timestamp())),
+    }
+    route = route_creates(
+        late, httpx.Response(201, json={"post": late_post()}, headers=headers)
+    )
+    assert run_due(cli).exit_code == 3
+    assert route.call_count == 1
+    assert show(cli, first)["status"] == "published"
+    stored = show(cli, second)
+    assert stored["status"] == "failed"
+    assert stored["attempts"] == 0
+    assert stored["failure_reason"] == (
+        "not published: Late asked rabb to wait until 2026-06-01 14:00 UTC, after"
+        " the last time the post may go out (2026-06-01 12:59 UTC, max_lateness 1h"
+        " after it was due); Late's rate limit is used up"
+    )
+    assert column(home, second, "claimed_by") is None
+
+
+def test_backoff_ends_before_lateness(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    """rabb never plans its own next attempt after the time it would give up."""
+    write_config(
+        home,
+        '[publish]\nmax_lateness = "2m"\nbackoff_base = "1h"\nbackoff_max = "1h"\n',
+    )
+    post_id = schedule(cli, "Flaky", "twitter")
+    route_creates(late, error(429, "Slow down"))
+    assert run_due(cli).exit_code == 0
+    next_at = at_time(show(cli, post_id)["next_attempt_at"])
+    assert NOW <= next_at <= NOW + timedelta(minutes=2)
+
+
+def test_too_late_after_error_names_it(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    """A post that runs out of time between attempts names the error, not sleep."""
+    write_config(home, '[publish]\nmax_lateness = "1h"\n')
+    post_id = schedule(cli, "Unlucky", "twitter")
+    route = route_creates(late, error(429, "Slow down"))
+    assert run_due(cli).exit_code == 0
+
+    plan = run_due(cli, "--dry-run", at=NOW + timedelta(hours=2))
+    assert "; attempt 1 had failed: HTTP 429 Too Many Requests: Slow down" in (
+        plan.stdout
+    )
+    result = run_due(cli, at=NOW + timedelta(hours=2))
+    assert result.exit_code == 3
+    assert route.call_count == 1
+    assert show(cli, post_id)["failure_reason"] == (
+        "not published in time: it was due 2h ago, more than max_lateness (1h), and"
+        " attempt 1 of 4 had failed: HTTP 429 Too Many Requests: Slow down"
+    )
 
 
 def test_max_lateness_from_config(cli: Cli, home: Path, late: respx.MockRouter) -> None:

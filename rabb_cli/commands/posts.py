@@ -203,6 +203,12 @@ def edit(
         from rabb_cli.output import post_to_json, print_json
 
         print_json(post_to_json(post))
+    elif post.status == "published":
+        # Only an edit that left out the last platform still to publish gets here.
+        typer.echo(
+            f"Post {post.id} updated. Every platform it goes to is published, so it"
+            " is PUBLISHED now."
+        )
     else:
         typer.echo(f"Post {post.id} updated.")
 

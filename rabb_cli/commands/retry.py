@@ -10,7 +10,7 @@ from rabb_cli.completion import complete_post_id
 if TYPE_CHECKING:
     from datetime import tzinfo
 
-    from rabb_cli.posts import RetryPlan
+    from rabb_cli.posts import RetryPlan, SettledPost
 
 
 def retry(
@@ -72,7 +72,7 @@ def retry(
         )
     context = get_context()
     when = resolve_at(at) if at is not None else context.now()
-    plans = posts.retry_posts(
+    result = posts.retry_posts(
         context.store,
         None if all_failed else post_ids,
         when,
@@ -82,17 +82,44 @@ def retry(
     if json_output:
         from rabb_cli.output import print_json
 
-        print_json({"dry_run": dry_run, "posts": [_plan_to_json(p) for p in plans]})
+        print_json(
+            {
+                "dry_run": dry_run,
+                "posts": [_plan_to_json(plan) for plan in result.plans],
+                "skipped": [_settled_to_json(post) for post in result.settled],
+            }
+        )
     else:
-        _render(plans, context.zone, dry_run)
+        _render_settled(result.settled, dry_run)
+        _render(result.plans, context.zone, dry_run, bool(result.settled))
 
 
-def _render(plans: list["RetryPlan"], zone: "tzinfo", dry_run: bool) -> None:
+def _render_settled(settled: list["SettledPost"], dry_run: bool) -> None:
+    for post in settled:
+        platforms = ", ".join(post.published)
+        if dry_run:
+            typer.echo(
+                f"Would not retry post {post.post_id}: it is published on every"
+                f" platform it goes to ({platforms}), so it would be marked PUBLISHED."
+            )
+        else:
+            typer.echo(
+                f"Post {post.post_id} is not retried: it is published on every"
+                f" platform it goes to ({platforms}), so it is PUBLISHED now."
+            )
+
+
+def _render(
+    plans: list["RetryPlan"], zone: "tzinfo", dry_run: bool, skipped: bool
+) -> None:
     from rabb_cli.output import warn
     from rabb_cli.timeparse import format_local
 
     if not plans:
-        typer.echo("No post is FAILED or PARTIAL; nothing to retry.")
+        if not skipped:
+            typer.echo("No post is FAILED or PARTIAL; nothing to retry.")
+        elif dry_run:
+            typer.echo("Dry run: nothing was changed.")
         return
     for plan in plans:
         when = format_local(plan.scheduled_for, zone)
@@ -139,6 +166,14 @@ def _method(plan: "RetryPlan") -> str:
     if plan.published:
         text += f"; {', '.join(plan.published)} stays published and is not sent again"
     return text + "."
+
+
+def _settled_to_json(post: "SettledPost") -> dict[str, object]:
+    return {
+        "id": post.post_id,
+        "reason": "published on every platform",
+        "published": post.published,
+    }
 
 
 def _plan_to_json(plan: "RetryPlan") -> dict[str, object]:

@@ -74,6 +74,27 @@ _MESSAGE_CATEGORIES = (
 # Advice for the reasons rabb records for the whole post, by a pattern of the reason.
 # `{labels}` names the platforms that failed, `{post_id}` the post.
 REASON_ADVICE = (
+    # First: these reasons quote the error of the last attempt, which other
+    # patterns below could match.
+    (
+        "Late asked rabb to wait until",
+        "Late asked rabb to wait before sending again (a rate limit, or a"
+        " publishing cap of the account), and the wait ends after max_lateness has"
+        " passed. Retry the post once the time in the details below has passed,"
+        " with 'rabb retry {post_id} --at WHEN'",
+    ),
+    (
+        "not published in time",
+        "an attempt failed with the error in the details below, and no later"
+        " attempt came before max_lateness passed. Retry the post now, or at a new"
+        " time with 'rabb retry {post_id} --at WHEN'",
+    ),
+    (
+        "name the same account",
+        "two of the post's platforms name the same account, and a post goes to"
+        " each account once. Remove one with 'rabb edit {post_id} -p ...', then"
+        " retry the post",
+    ),
     (
         "ACCOUNT_DISCONNECTED",
         "the {labels} account is disconnected from Late. Reconnect the {labels}"

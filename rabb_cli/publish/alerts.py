@@ -100,6 +100,24 @@ class _Claimed:
     digest: bool
 
 
+@dataclass(frozen=True)
+class _Dropped:
+    """An email closed before sending, because a failure it covers is not current."""
+
+    outcome: AlertOutcome
+    # Emails queued in its place for the failures that are still current.
+    replacements: list[int]
+
+
+@dataclass(frozen=True)
+class _Coverage:
+    """The failures an email covers, split by whether each one is still current."""
+
+    current: list[Alert]
+    # One phrase for each failure that is not, such as "post 2 was published".
+    changes: list[str]
+
+
 def record_failure(
     session: Session, post: Post, run_id: int | None, now: datetime, *, alert: bool
 ) -> None:
@@ -226,6 +244,8 @@ def describe_alert(state: AlertState, zone: tzinfo) -> str:
             f"not sent yet: attempt {state.attempts} failed ({state.last_error});"
             f" next try at {when}"
         )
+    if state.status == FAILED and (state.last_error or "").startswith("not sent: "):
+        return state.last_error or ""  # Closed before it went out, such as _drop.
     if state.status == FAILED:
         return f"failed, not retried: {state.last_error}"
     return "not sent yet; the next run sends it"
@@ -309,6 +329,7 @@ def _new_email(
         subject=message.subject,
         html=message.html,
         text=message.text,
+        covered=len(group),
     )
     email.created_at = email.next_attempt_at = now
     return email
@@ -515,11 +536,16 @@ def _send_due(
 
     transport = HttpxTransport()
     try:
-        for email_id in due:
+        while due:
+            email_id = due.pop(0)
             assert email_id is not None
-            claimed = _claim(store, email_id, token, clock(), lease)
+            claimed = _claim(store, email_id, token, clock(), lease, settings)
             if claimed is None:
                 continue  # Another run sent or claimed it since the selection.
+            if isinstance(claimed, _Dropped):
+                outcomes.append(claimed.outcome)
+                due.extend(claimed.replacements)
+                continue
             result = _attempt(claimed, settings, transport)
             recorded = _record(store, claimed, token, result, clock())
             if recorded is not None:
@@ -530,17 +556,25 @@ def _send_due(
 
 
 def _claim(
-    store: Store, email_id: int, token: str, now: datetime, lease: timedelta
-) -> _Claimed | None:
+    store: Store,
+    email_id: int,
+    token: str,
+    now: datetime,
+    lease: timedelta,
+    settings: AlertSettings,
+) -> _Claimed | _Dropped | None:
     """Take the email for this run and count the attempt, if it is still due.
 
-    A claim taken over from a stopped run marks the email as possibly sent, since
-    that run may have sent it.
+    An email about a failure that is no longer current (the post was published,
+    retried or deleted since) is closed instead; see `_drop`. A claim taken over
+    from a stopped run marks the email as possibly sent, since that run may have
+    sent it.
     """
+    condition = (col(AlertEmail.id) == email_id, *_due(now, lease), _sendable(now))
     taken_over = col(AlertEmail.claimed_by).is_not(None)
     statement = (
         update(AlertEmail)
-        .where(col(AlertEmail.id) == email_id, *_due(now, lease), _sendable(now))
+        .where(*condition)
         .values(
             claimed_by=token,
             claimed_at=now,
@@ -549,11 +583,18 @@ def _claim(
         )
     )
     with store.write() as session:
+        # The write lock is held from here, so no command changes a post between
+        # this check and the claim.
+        email = session.exec(select(AlertEmail).where(*condition)).first()
+        if email is None:
+            return None
+        coverage = _coverage(session, email)
+        if coverage.changes:
+            return _drop(session, email, coverage, settings, now)
         result = session.exec(statement)
         if getattr(result, "rowcount", 0) != 1:
             return None
-        email = session.get(AlertEmail, email_id)
-        assert email is not None
+        session.refresh(email)  # The UPDATE counted the attempt.
         post_ids = _post_ids(session, email_id)
         return _Claimed(
             id=email_id,
@@ -569,6 +610,116 @@ def _claim(
             post_ids=post_ids,
             digest=email.digest,
         )
+
+
+def _coverage(session: Session, email: AlertEmail) -> _Coverage:
+    """Return which failures of the email are still current, and what changed."""
+    alerts = list(
+        session.exec(
+            select(Alert)
+            .where(col(Alert.alert_email_id) == email.id)
+            .order_by(col(Alert.post_id), col(Alert.id))
+        ).all()
+    )
+    posts = {alert.post_id: session.get(Post, alert.post_id) for alert in alerts}
+    current = [alert for alert in alerts if _is_current(alert, posts)]
+    changes = [
+        _change(alert, posts.get(alert.post_id))
+        for alert in alerts
+        if not _is_current(alert, posts)
+    ]
+    # An email always covers at least one failure, so an email without alert rows
+    # lost them with a deleted post, whatever `covered` says.
+    deleted = email.covered - len(alerts) if alerts else max(email.covered, 1)
+    if not alerts and deleted == 1:
+        changes.append("the post was deleted")
+    elif deleted == 1:
+        changes.append("1 post was deleted")
+    elif deleted > 1:
+        changes.append(f"{deleted} posts were deleted")
+    return _Coverage(current, changes)
+
+
+def _change(alert: Alert, post: Post | None) -> str:
+    """Return what happened to a post since the failure the alert is about."""
+    if post is None:
+        return f"post {alert.post_id} was deleted"
+    status = post.post_status
+    if status is PostStatus.PUBLISHED:
+        return f"post {alert.post_id} was published"
+    if status in (PostStatus.FAILED, PostStatus.PARTIAL):
+        return f"post {alert.post_id} failed again, which has an alert of its own"
+    return f"post {alert.post_id} was retried"
+
+
+def _drop(
+    session: Session,
+    email: AlertEmail,
+    coverage: _Coverage,
+    settings: AlertSettings,
+    now: datetime,
+) -> _Dropped:
+    """Close an email that covers a failure that is no longer current.
+
+    Resend rejects a known idempotency key with a different payload, so the email
+    cannot lose a post under its key. The failures that are still current go into
+    a new email with a key of its own, but only while no attempt can have
+    delivered this one: otherwise they may have had their alert already, and a
+    second email would be a second alert for them.
+    """
+    assert email.id is not None
+    post_ids = _post_ids(session, email.id)
+    changed = _join(coverage.changes)
+    replacements: list[int] = []
+    if not coverage.current:
+        note = f"not sent: {changed} before the alert went out"
+    elif email.outcome_unknown or email.claimed_by is not None:
+        note = (
+            f"not sent again: {changed} before the alert went out, and an earlier"
+            " attempt may have delivered this email already, so no new email goes"
+            f" out for {_posts_text(sorted({a.post_id for a in coverage.current}))}"
+        )
+    else:
+        replacements = _requeue(session, coverage.current, settings, now)
+        still = _posts_text(sorted({alert.post_id for alert in coverage.current}))
+        note = (
+            f"not sent: {changed} before the alert went out, so the alert for"
+            f" {still} went into a new email"
+        )
+    email.status = FAILED
+    email.last_error = note
+    email.next_attempt_at = email.claimed_by = email.claimed_at = None
+    session.add(email)
+    logger.info("%s %s", _subject(post_ids, email.digest), note)
+    outcome = AlertOutcome(
+        email_id=email.id,
+        post_ids=post_ids,
+        status=FAILED,
+        digest=email.digest,
+        error=note,
+    )
+    return _Dropped(outcome, replacements)
+
+
+def _requeue(
+    session: Session, alerts: list[Alert], settings: AlertSettings, now: datetime
+) -> list[int]:
+    """Move still-current alerts into new emails; return the new emails' ids."""
+    posts = {alert.post_id: session.get(Post, alert.post_id) for alert in alerts}
+    groups = [alerts] if len(alerts) >= DIGEST_THRESHOLD else [[a] for a in alerts]
+    ids = []
+    for group in groups:
+        email = _new_email(group, posts, settings, now)
+        _attach(session, group, email)
+        assert email.id is not None  # _attach flushes the new row.
+        ids.append(email.id)
+    return ids
+
+
+def _join(phrases: Sequence[str]) -> str:
+    if len(phrases) <= 1:
+        return "".join(phrases)
+    return ", ".join(phrases[:-1]) + " and " + phrases[-1]
 
 
 def _post_ids(session: Session, email_id: int) -> list[int]:

@@ -48,12 +48,16 @@ def next_attempt_time(
     cap: timedelta,
     rng: random.Random,
     not_before: datetime | None = None,
+    latest: datetime | None = None,
 ) -> datetime:
     """Return when to try again after failed attempt `attempt`.
 
     The result is the backoff delay from `now`, or `not_before` (the time Late asked
-    for) when that is later.
+    for) when that is later. `latest` cuts the backoff delay so that the attempt
+    comes no later than it, but never moves `not_before`.
     """
+    if latest is not None:
+        cap = max(min(cap, latest - now), timedelta())
     planned = now + backoff_delay(attempt, base, cap, rng)
     if not_before is not None and not_before > planned:
         return not_before

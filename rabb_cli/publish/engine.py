@@ -375,6 +375,12 @@ class Engine:
                     f"not sent again: {late}; an earlier attempt got no answer, so"
                     f" {UNKNOWN_OUTCOME_NOTE}"
                 )
+            elif post.attempts and post.last_error:
+                # The post ran out of time between attempts: the error is the cause.
+                reason = (
+                    f"not published in time: {late}, and attempt {post.attempts} of"
+                    f" {self.settings.max_attempts} had failed: {post.last_error}"
+                )
             else:
                 reason = (
                     f"not published: {late}; the computer was probably asleep or off"
@@ -396,7 +402,7 @@ class Engine:
         """Give each target its Late account id, or return why that is impossible."""
         missing = [target for target in post.targets if target.account_id is None]
         if not missing:
-            return None
+            return _repeated_account(post)
         cache = accounts.cached_accounts(session)
         for target in missing:
             spec = TargetSpec(target.platform, target.account)
@@ -416,7 +422,7 @@ class Engine:
                     reason=f"cannot publish to -p {target.selector}: {error}",
                 )
         session.add_all(missing)
-        return None
+        return _repeated_account(post)
 
     # Recording
 
@@ -574,6 +580,29 @@ def _expired_key_reason(post: Post, now: datetime) -> str:
         " it again could publish it twice: check Late, and if the post is not"
         f" there, run 'rabb retry {post.id} --confirm-unpublished'"
     )
+
+
+def _repeated_account(post: Post) -> Outcome | None:
+    """Return a failure when two targets resolved to the same Late account.
+
+    Targets are checked against the cached accounts when a post is composed or
+    edited, but not while the cache is empty: `-p twitter` and `-p twitter:@me`
+    can both turn out to be @me here. Sending both, or sending one that is already
+    published, would publish the post twice on that account.
+    """
+    seen: dict[str, str] = {}
+    for target in post.targets:
+        if target.account_id is None:
+            continue
+        earlier = seen.setdefault(target.account_id, target.selector)
+        if earlier != target.selector:
+            return Outcome(
+                OutcomeKind.FAILED,
+                reason=f"not sent: -p {earlier} and -p {target.selector} name the"
+                f" same account ({target.account_id}), and a post goes to each"
+                f" account once; remove one with 'rabb edit {post.id} -p ...'",
+            )
+    return None
 
 
 def _unresolved(post: Post, cache: list[Any]) -> bool:

@@ -81,10 +81,13 @@ def _failure_before_sending(
     """Return how a run would fail the post without a request, as Engine does."""
     lateness = now - (post.scheduled_for or now)
     if lateness > settings.max_lateness:
-        return (
+        failure = (
             f"would fail: due {format_duration(lateness)} ago, more than"
             f" max_lateness ({format_duration(settings.max_lateness)})"
         )
+        if post.attempts and post.last_error and not post.outcome_unknown:
+            failure += f"; attempt {post.attempts} had failed: {post.last_error}"
+        return failure
     if post.attempt_key_expired(now):
         return (
             f"would fail: an unanswered attempt's idempotency key {post.attempt_key}"
@@ -99,11 +102,19 @@ def _account_problem(
     # An empty cache is no problem yet: the run fetches the accounts first.
     if settings.publisher != LATE or not cache:
         return None
+    seen: dict[str, str] = {}
     for target in post.targets:
-        if target.account_id:
-            continue
-        try:
-            accounts.resolve_target(TargetSpec(target.platform, target.account), cache)
-        except InvalidInput as error:
-            return f"would fail: cannot publish to -p {target.selector}: {error}"
+        account_id = target.account_id
+        if account_id is None:
+            spec = TargetSpec(target.platform, target.account)
+            try:
+                account_id = accounts.resolve_target(spec, cache).id
+            except InvalidInput as error:
+                return f"would fail: cannot publish to -p {target.selector}: {error}"
+        earlier = seen.setdefault(account_id, target.selector)
+        if earlier != target.selector:
+            return (
+                f"would fail: -p {earlier} and -p {target.selector} name the same"
+                f" account ({account_id})"
+            )
     return None

@@ -9,26 +9,21 @@ import random
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from rabb_cli.models import Post, Target
+from rabb_cli.models import MAX_WAIT_ON_LATE, Post, Target
 from rabb_cli.publish.backoff import check_time, next_attempt_time
 from rabb_cli.publish.late import Outcome, OutcomeKind, PublishRequest, TargetResult
 from rabb_cli.publish.report import Action, ClaimKind, DueKind, PostOutcome
 from rabb_cli.publish.settings import PublishSettings
 from rabb_cli.redact import redact
 from rabb_cli.status import PostStatus, TargetStatus
-from rabb_cli.timeparse import format_duration
+from rabb_cli.timeparse import format_duration, format_local
 
 UNKNOWN_OUTCOME_NOTE = (
     "the outcome of an attempt is unknown, so Late may have published it: check"
     " Late before sending it again"
 )
-# Checks on a post that Late keeps publishing stop this long after Late first
-# reported it unfinished, and the post ends FAILED (or PARTIAL). Late's longest
-# documented holds, an account's cooldown after failures and its daily publishing
-# caps, end within 24 hours. Twice that leaves room for Late's own retries.
-MAX_WAIT_ON_LATE = timedelta(hours=48)
 # The errorCategory rabb gives a target that a rejected duplicate left unsent.
 NOT_SENT_CATEGORY = "not_sent"
 _FINAL = {
@@ -120,7 +115,7 @@ class OutcomeRecorder:
             kind = OutcomeKind.RETRY
             outcome = replace(outcome, kind=kind, outcome_unknown=True)
         if kind in (OutcomeKind.UNAUTHORIZED, OutcomeKind.DEFERRED):
-            return self._release(post, claim, outcome)
+            return self._release(post, claim, outcome, now)
         post.updated_at = now
         if kind in _FINAL:
             return self._finish(post, claim, outcome, now)
@@ -244,8 +239,16 @@ class OutcomeRecorder:
             post.late_status = None
         if spent and attempt >= self.settings.max_attempts:
             return self._give_up(post, claim, outcome, now)
+        deadline = self._deadline(post)
+        until = outcome.not_before
+        if until is not None and deadline is not None and until > deadline:
+            tried = f"attempt {attempt} of {self.settings.max_attempts} failed: "
+            cause = f"{tried if spent else ''}{outcome.reason}"
+            return self._out_of_time(post, claim, until, deadline, cause, now)
 
         with self._rng_lock:
+            # The backoff ends by the deadline, since preflight fails any later
+            # attempt without sending it.
             post.next_attempt_at = next_attempt_time(
                 now,
                 max(attempt, 1),
@@ -253,6 +256,7 @@ class OutcomeRecorder:
                 self.settings.backoff_max,
                 self.rng,
                 outcome.not_before,
+                latest=deadline,
             )
         post.status = PostStatus.SCHEDULED.value
         return PostOutcome(
@@ -272,8 +276,46 @@ class OutcomeRecorder:
             reason += f"; {UNKNOWN_OUTCOME_NOTE}"
         return _end_failed(post, claim, redact(reason), now)
 
-    def _release(self, post: Post, claim: Claim, outcome: Outcome) -> PostOutcome:
-        """Undo the claim, spending no attempt; retry no sooner than `not_before`."""
+    def _deadline(self, post: Post) -> datetime | None:
+        """Return the last time the post may be sent: due time plus max_lateness."""
+        if post.scheduled_for is None:
+            return None
+        return post.scheduled_for + self.settings.max_lateness
+
+    def _out_of_time(
+        self,
+        post: Post,
+        claim: Claim,
+        until: datetime,
+        deadline: datetime,
+        cause: str,
+        now: datetime,
+    ) -> PostOutcome:
+        """End a post that Late asks to wait for past its deadline.
+
+        The next attempt could only fail as too late, with a reason that blames a
+        computer that was asleep, so the post ends now with Late's real reason.
+        """
+        lateness = format_duration(self.settings.max_lateness)
+        start = "not sent again" if post.outcome_unknown else "not published"
+        reason = (
+            f"{start}: Late asked rabb to wait until {_utc(until)}, after the last"
+            f" time the post may go out ({_utc(deadline)}, max_lateness {lateness}"
+            f" after it was due); {cause}"
+        )
+        if post.outcome_unknown:
+            reason += f"; {UNKNOWN_OUTCOME_NOTE}"
+        post.next_attempt_at = None
+        return _end_failed(post, claim, redact(reason), now)
+
+    def _release(
+        self, post: Post, claim: Claim, outcome: Outcome, now: datetime
+    ) -> PostOutcome:
+        """Undo the claim, spending no attempt; retry no sooner than `not_before`.
+
+        A send that Late's rate limit holds back past the post's deadline ends the
+        post instead.
+        """
         previous = claim.previous
         post.status = previous.status
         post.attempts = previous.attempts
@@ -289,6 +331,15 @@ class OutcomeRecorder:
         for target in post.targets:
             target.account_id = account_ids.get(target.id, target.account_id)
         later = outcome.not_before
+        deadline = self._deadline(post)
+        sends = claim.kind is not DueKind.CHECK
+        if sends and later is not None and deadline is not None and later > deadline:
+            _end_claim(post)
+            post.updated_at = now
+            cause = outcome.reason or "Late's rate limit is used up"
+            if post.attempts and post.last_error:
+                cause += f"; attempt {post.attempts} had failed: {post.last_error}"
+            return self._out_of_time(post, claim, later, deadline, cause, now)
         if later and (post.next_attempt_at is None or later > post.next_attempt_at):
             post.next_attempt_at = later
         return PostOutcome(
@@ -299,6 +350,10 @@ class OutcomeRecorder:
             next_attempt_at=post.next_attempt_at,
             attempt=previous.attempts,
         )
+
+
+def _utc(instant: datetime) -> str:
+    return format_local(instant, UTC)
 
 
 def _end_failed(post: Post, claim: Claim, reason: str, now: datetime) -> PostOutcome:
