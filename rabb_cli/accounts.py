@@ -14,6 +14,7 @@ from sqlmodel import Session, delete, select
 
 from rabb_cli.errors import InvalidInput
 from rabb_cli.models import Account
+from rabb_cli.redact import redact
 from rabb_cli.textrules import PLATFORMS, TargetSpec
 
 if TYPE_CHECKING:
@@ -35,8 +36,10 @@ def replace_cache(
         Account(
             id=account.id,
             platform=account.platform,
-            username=account.username,
-            display_name=account.display_name,
+            # Names come from Late as they are, so a key echoed in one stays out
+            # of the database.
+            username=_masked(account.username),
+            display_name=_masked(account.display_name),
             profile_id=account.profile_id,
             active=account.active,
             can_post=account.can_post,
@@ -50,6 +53,10 @@ def replace_cache(
             session.merge(row)
     with store.read() as session:
         return cached_accounts(session)
+
+
+def _masked(value: str | None) -> str | None:
+    return redact(value) if value else value
 
 
 def check_targets(session: Session, specs: Sequence[TargetSpec]) -> None:

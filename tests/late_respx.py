@@ -24,9 +24,23 @@ ACCOUNTS = [
 
 @contextmanager
 def mock_late(base_url: str = BASE_URL) -> Iterator[respx.MockRouter]:
-    """Route requests to the Late API to respx for the length of the block."""
+    """Route requests to the Late API to respx for the length of the block.
+
+    Every createPost request the block sends must be valid, whatever route
+    answered it: a test that mocks POST /posts itself is checked too.
+    """
     with respx.mock(base_url=base_url + "/v1", assert_all_called=False) as router:
         yield router
+        check_create_requests(router, base_url)
+
+
+def check_create_requests(router: respx.MockRouter, base_url: str = BASE_URL) -> None:
+    """Fail unless every POST /posts request the router saw is a valid createPost."""
+    path = httpx.URL(base_url + "/v1/posts").path
+    for call in router.calls:
+        request = call.request
+        if request.method == "POST" and request.url.path == path:
+            assert_valid_create_post(json.loads(request.content), request.headers)
 
 
 def route_creates(

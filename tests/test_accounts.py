@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -249,6 +250,23 @@ def test_accounts_escape_values_from_late(cli: Cli, late: respx.MockRouter) -> N
     assert "ig\\x1b[2J" in result.stdout
     listed = json.loads(cli("accounts", "--json").stdout)
     assert listed[0]["username"] == "\x1b[31mred[/red]"
+
+
+def test_key_in_account_name_not_stored(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    echoed = [{**REMOTE[0], "username": f"x{API_KEY}", "displayName": API_KEY}]
+    late.get("/accounts").mock(
+        return_value=httpx.Response(200, json={"accounts": echoed})
+    )
+
+    result = cli("accounts", "--json")
+
+    assert result.exit_code == 0, result.stderr
+    assert API_KEY not in result.stdout
+    for path in home.rglob("*"):
+        if path.is_file():
+            assert API_KEY.encode() not in path.read_bytes(), path
 
 
 def test_account_error_escapes_values(cli: Cli, late: respx.MockRouter) -> None:

@@ -932,13 +932,14 @@ def test_two_runs_claim_an_email_once(
 # No alert settings
 
 
-def test_alerts_off_one_line_on_failure(cli: Cli, late: respx.MockRouter) -> None:
+def test_alerts_off_one_line_a_run(cli: Cli, late: respx.MockRouter) -> None:
     post_id = schedule(cli, "Silent", "twitter")
     schedule(cli, "Later fine", "twitter", due=NOW + timedelta(hours=1))
     reject_texts(late, "Silent")
     with mock_resend() as router:
         result = run_due(cli)
-        quiet = run_due(cli, at=NOW + timedelta(hours=1))
+        published = run_due(cli, at=NOW + timedelta(hours=1))
+        quiet = run_due(cli, at=NOW + timedelta(hours=2))
     assert len(router.calls) == 0
     assert result.exit_code == 3
     assert result.stdout.startswith(f"post {post_id}: FAILED")
@@ -949,8 +950,16 @@ def test_alerts_off_one_line_on_failure(cli: Cli, late: respx.MockRouter) -> Non
         f"WARNING failure alerts are off, so no email was sent for post {post_id};"
         " set an address with 'rabb notify --email ADDRESS'"
     )
-    # A run in which no post failed logs nothing about alerts.
+    # A run that published a post says it once too, in general terms.
+    assert published.exit_code == 0
+    [note] = published.stderr.splitlines()
+    assert note.endswith(
+        "WARNING failure alerts are off, so a post that fails sends no email;"
+        " set an address with 'rabb notify --email ADDRESS'"
+    )
+    # A run with nothing due says nothing, so cron sends no mail for it.
     assert quiet.exit_code == 0
+    assert quiet.stdout == ""
     assert quiet.stderr == ""
     assert show(cli, post_id)["alerts"] == []
     detail = cli("show", str(post_id)).stdout

@@ -12,6 +12,7 @@ from rabb_cli.errors import ConfigError, InvalidInput
 from rabb_cli.paths import resolve_paths
 from rabb_cli.redact import redact
 from tests.conftest import Cli
+from tests.helpers import run_rabb
 
 KEY = "sk_" + "ab12" * 16
 
@@ -29,6 +30,10 @@ def test_defaults_without_file(home: Path) -> None:
     assert config.get("publish.max_attempts") == 4
     assert config.get("publish.backoff_base") == timedelta(seconds=30)
     assert config.get("publish.lease") == timedelta(minutes=15)
+    assert config.get("publish.backoff_max") == timedelta(hours=1)
+    assert config.get("publish.concurrency") == 4
+    assert config.get("publish.max_lateness") == timedelta(hours=24)
+    assert config.get("publish.timeout") == timedelta(minutes=5)
     assert config.get("timezone") is None
     assert config.source("publish.max_attempts") == "default"
 
@@ -38,6 +43,41 @@ def test_rabb_home_moves_everything(home: Path) -> None:
     assert paths.config_file == home / "config.toml"
     assert paths.database == home / "rabb.db"
     assert paths.state_dir == home / "state"
+
+
+def test_platform_folders_without_rabb_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without RABB_HOME the files follow the XDG folders on Linux."""
+    monkeypatch.delenv("RABB_HOME", raising=False)
+    for variable, folder in (
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_STATE_HOME", "state"),
+    ):
+        monkeypatch.setenv(variable, str(tmp_path / folder))
+
+    paths = resolve_paths()
+
+    assert paths.config_file == tmp_path / "config" / "rabb" / "config.toml"
+    assert paths.database == tmp_path / "data" / "rabb" / "rabb.db"
+    assert paths.state_dir == tmp_path / "state" / "rabb"
+
+
+def test_default_folders_under_home(tmp_path: Path) -> None:
+    """A real run without RABB_HOME or XDG variables writes below $HOME only."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key != "RABB_HOME" and not key.startswith("XDG_")
+    }
+    env["HOME"] = str(tmp_path)
+
+    result = run_rabb("compose", "Stored at home", "-p", "twitter", env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / ".local" / "share" / "rabb" / "rabb.db").is_file()
+    assert not (tmp_path / ".config" / "rabb" / "config.toml").exists()
 
 
 def test_file_values_parsed(home: Path) -> None:

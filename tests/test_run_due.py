@@ -1136,7 +1136,7 @@ def test_verbose_logs_with_timestamps(cli: Cli, late: respx.MockRouter) -> None:
     assert result.exit_code == 0
     lines = result.stderr.splitlines()
     assert lines
-    stamp = r"^2026-06-01T12:00:00Z rabb\[\d+\] INFO "
+    stamp = r"^2026-06-01T12:00:00Z rabb\[\d+\] (INFO|WARNING) "
     assert all(re.match(stamp, line) for line in lines), lines
     assert any(line.endswith(f"post {post_id}: attempt 1 of 4") for line in lines)
     assert any(line.endswith(f"post {post_id}: published") for line in lines)

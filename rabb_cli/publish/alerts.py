@@ -400,26 +400,25 @@ def _digest_key(group: Sequence[Alert], posts: dict[int, Post | None]) -> str:
 
 
 def _say_alerts_off(settings: AlertSettings, report: RunReport) -> None:
-    """Log once, and only in a run where a post failed, that no email went out.
+    """Log once in a run that handled a post that no alert email can go out.
 
-    A timer runs `run-due` every minute and cron mails every line it prints, so a
-    line in each run would mean an email a minute.
+    A run with nothing due says nothing, because a timer runs `run-due` every
+    minute and cron mails every line it prints. A run that handled a post prints
+    that post's line anyway, so the note adds no email of its own.
     """
+    if not report.outcomes:
+        return
     failed = [outcome.post_id for outcome in report.failed_posts()]
-    if not failed:
-        return
-    posts = _posts_text(failed)
+    sent = f", so no email was sent for {_posts_text(failed)}" if failed else ""
     if settings.on_failure is False:
-        logger.info(
-            "failure alerts are off (alerts.on_failure is false), so no email was"
-            " sent for %s",
-            posts,
-        )
+        # The user turned alerts off, so the note is for -v alone.
+        logger.info("failure alerts are off (alerts.on_failure is false)%s", sent)
         return
+    if not failed:
+        sent = ", so a post that fails sends no email"
     logger.warning(
-        "failure alerts are off, so no email was sent for %s; set an address with"
-        " 'rabb notify --email ADDRESS'",
-        posts,
+        "failure alerts are off%s; set an address with 'rabb notify --email ADDRESS'",
+        sent,
     )
 
 
