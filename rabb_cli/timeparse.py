@@ -93,6 +93,14 @@ _TIME_OF_DAY = re.compile(
 _POSIX_TZ = re.compile(
     r"^(?:[A-Za-z]{3,}|<[A-Za-z0-9+-]{3,}>)[+-]?\d{1,2}(?::\d{2}){0,2}"
 )
+# A POSIX rule that names a daylight-saving zone but gives no dates for it.
+_POSIX_DST_WITHOUT_DATES = re.compile(
+    r"[A-Za-z]{3,}[+-]?\d{1,2}(?::\d{2}){0,2}[A-Za-z]{3,}(?:[+-]?\d{1,2}(?::\d{2}){0,2})?"
+)
+# The dates glibc uses for such a rule when the system has no `posixrules` file
+# (second Sunday in March to first Sunday in November). dateutil's own default is
+# the US rule from before 2007.
+GLIBC_DEFAULT_DST_DATES = ",M3.2.0,M11.1.0"
 _RELATIVE = re.compile(r"^(?:in\s+|\+\s*|now\s*\+\s*)(?P<duration>.+)$")
 
 
@@ -186,13 +194,30 @@ def _zone_from_tz_variable(variable: str) -> SystemZone:
     # dateutil's tzstr also accepts a bare word as a zone at UTC, so check the
     # POSIX form (a name of 3+ letters, then an offset) first.
     if _POSIX_TZ.match(name):
-        from dateutil import tz
-
-        try:
-            return SystemZone(tz.tzstr(name))
-        except ValueError:
-            pass
+        zone = posix_zone(name)
+        if zone is not None:
+            return SystemZone(zone)
     return SystemZone(UTC, fallback=f"TZ={variable!r} names no known zone")
+
+
+def posix_zone(rule: str) -> tzinfo | None:
+    """Return the zone a POSIX `TZ` rule describes, as the C library reads it.
+
+    The offset counts hours west of UTC, so `UTC+5` and `EST5` are five hours
+    behind UTC. A rule with a daylight-saving name but no dates, such as
+    `EST5EDT`, takes glibc's default dates (the US rule). Returns None for a
+    rule dateutil cannot parse, such as one with `<-03>`-style names.
+    """
+    from dateutil import tz
+
+    if _POSIX_DST_WITHOUT_DATES.fullmatch(rule):
+        rule += GLIBC_DEFAULT_DST_DATES
+    try:
+        # Without posix_offset, dateutil reverses the sign for the names UTC and
+        # GMT, so `UTC+5` would be five hours east, unlike `date` and cron.
+        return tz.tzstr(rule, posix_offset=True)
+    except ValueError:
+        return None
 
 
 def zone_name(zone: tzinfo) -> str:
@@ -275,9 +300,19 @@ def format_utc(instant: datetime) -> str:
 
 
 def format_local(instant: datetime, zone: tzinfo) -> str:
-    """Return an instant as local wall time with the zone's abbreviation."""
+    """Return an instant as local wall time with the zone's abbreviation.
+
+    A zone such as `TZ=UTC+5` is called UTC but is not at UTC, so its offset
+    follows the name, in ISO 8601 sign: `09:00 UTC-05:00`.
+    """
     local = instant.astimezone(zone)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+    name = local.tzname() or ""
+    offset = local.utcoffset()
+    if name in ("UTC", "GMT") and offset:
+        sign = "-" if offset < timedelta() else "+"
+        hours, minutes = divmod(int(abs(offset).total_seconds()) // 60, 60)
+        name += f"{sign}{hours:02d}:{minutes:02d}"
+    return f"{local:%Y-%m-%d %H:%M} {name}"
 
 
 def parse_when(
