@@ -1,5 +1,6 @@
 """Reading post text from an argument, stdin or the user's editor."""
 
+import codecs
 import os
 import shlex
 import subprocess
@@ -9,8 +10,16 @@ from pathlib import Path
 from typing import BinaryIO
 
 from rabb_cli.errors import InvalidInput, RabbError
+from rabb_cli.textrules import MAX_TEXT_LENGTH
 
 STDIN_MARKER = "-"
+# The longest text any platform accepts, plus a byte-order mark and a final CRLF,
+# which rabb removes. Four bytes is the longest UTF-8 encoding of a character.
+MAX_STDIN_CHARACTERS = MAX_TEXT_LENGTH + 3
+MAX_STDIN_BYTES = 4 * MAX_STDIN_CHARACTERS
+# Bytes per read: small enough that invalid input fails early, large enough that
+# the maximum text takes a handful of reads.
+STDIN_CHUNK_BYTES = 64 * 1024
 SCISSORS = "# ------------------------ >8 ------------------------"
 EDITOR_TEMPLATE = f"""
 {SCISSORS}
@@ -37,16 +46,56 @@ def resolve_text(argument: str | None, *, initial: str = "") -> str:
 
 
 def read_stdin(stream: BinaryIO) -> str:
-    """Decode stdin as strict UTF-8, whatever the locale, minus one final newline."""
-    data = stream.read()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        byte = data[error.start : error.start + 1].hex()
-        raise InvalidInput(
-            f"stdin is not valid UTF-8 (byte 0x{byte} at offset {error.start})",
-            "convert the text to UTF-8, for example with 'iconv -t UTF-8'",
-        ) from error
+    """Decode stdin as strict UTF-8, whatever the locale, minus one final newline.
+
+    Reading stops as soon as the text is longer than any platform accepts, or
+    at the first invalid byte, so a large or binary file piped in by mistake
+    fails after a few hundred kilobytes at most.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    parts: list[str] = []
+    characters = 0
+    consumed = 0
+    while True:
+        chunk = stream.read(min(STDIN_CHUNK_BYTES, MAX_STDIN_BYTES + 1 - consumed))
+        pending = decoder.getstate()[0]
+        try:
+            text = decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as error:
+            raise _invalid_utf8(error, consumed - len(pending)) from error
+        consumed += len(chunk)
+        characters += len(text)
+        parts.append(text)
+        if characters > MAX_STDIN_CHARACTERS or consumed > MAX_STDIN_BYTES:
+            raise _stdin_too_long()
+        if not chunk:
+            break
+
+    return _strip_stdin_text("".join(parts))
+
+
+def _invalid_utf8(error: UnicodeDecodeError, chunk_offset: int) -> InvalidInput:
+    # The decoder reports positions within the bytes of one read, plus any bytes of
+    # a character left over from the read before.
+    byte = error.object[error.start : error.start + 1].hex()
+    offset = chunk_offset + error.start
+    return InvalidInput(
+        f"stdin is not valid UTF-8 (byte 0x{byte} at offset {offset})",
+        "convert the text to UTF-8, for example with 'iconv -t UTF-8'",
+    )
+
+
+def _stdin_too_long() -> InvalidInput:
+    # Either limit means more than MAX_TEXT_LENGTH characters once the mark and
+    # the newline are removed, because no character takes more than four bytes.
+    return InvalidInput(
+        f"text too long: stdin has more than {MAX_TEXT_LENGTH:,} characters, where"
+        " no platform accepts more",
+        "shorten it, or check that the right file was piped in",
+    )
+
+
+def _strip_stdin_text(text: str) -> str:
     text = text.removeprefix("\ufeff")
     if text.endswith("\r\n"):
         return text[:-2]
