@@ -129,9 +129,11 @@ def _run_app(args: list[str]) -> int:
     _set_debug(args)
     try:
         from rabb_cli.app import app
+        from rabb_cli.context import options
         from rabb_cli.helptext import use_plain_arguments
         from rabb_cli.startup import skip_flag_conversion
 
+        options.arguments = tuple(args)
         command = typer.main.get_command(app)
         skip_flag_conversion(command)
         use_plain_arguments(command)

@@ -81,6 +81,15 @@ def resolve_at(value: str) -> datetime:
     return resolved.instant
 
 
+def same_command() -> str:
+    """Return the running command line, quoted for a POSIX shell."""
+    import shlex
+
+    from rabb_cli.context import options
+
+    return shlex.join(["rabb", *options.arguments])
+
+
 def reject_empty_text_for(values: list[str]) -> None:
     """Raise InvalidInput for `--text-for PLATFORM=` with no text after `=`.
 
