@@ -200,7 +200,11 @@ def _usage_message(error: Exception) -> str:
     message = " ".join(str(message).split())
     context = getattr(error, "ctx", None)
     command_path = getattr(context, "command_path", None) or "rabb"
-    return f"{message.rstrip('.')}. See '{command_path} --help'."
+    # Click's "Did you mean 'compose'?" ends with its own punctuation.
+    message = message.rstrip(".")
+    if not message.endswith(("?", "!")):
+        message += "."
+    return f"{message} See '{command_path} --help'."
 
 
 def _report(message: str, error: BaseException) -> None:

@@ -58,12 +58,36 @@ AtOption = Annotated[
 ]
 
 
+# The largest integer SQLite stores, so no larger id can name a post.
+MAX_POST_ID = 2**63 - 1
+
+
+def parse_post_id(value: str) -> int:
+    """Parse a post id argument, or raise InvalidInput naming the value."""
+    from rabb_cli.errors import InvalidInput
+
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()):
+        raise InvalidInput(
+            f"{value!r} is not a post id, because a post id is a whole number",
+            "use the number in the ID column of 'rabb list'",
+        )
+    number = int(text)
+    if number > MAX_POST_ID:
+        raise InvalidInput(
+            f"{value!r} is not a post id, because it is larger than any id",
+            "use the number in the ID column of 'rabb list'",
+        )
+    return number
+
+
 PostId = Annotated[
     int,
     typer.Argument(
         metavar="ID",
         help="Post id, as 'rabb list' shows.",
         autocompletion=complete_post_id,
+        parser=parse_post_id,
     ),
 ]
 
