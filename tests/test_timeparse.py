@@ -397,3 +397,74 @@ def test_utc_named_zone_shows_offset() -> None:
     shown = format_local(utc(2027, 7, 1, 14, 0), zone)
     assert shown == "2027-07-01 09:00 UTC-05:00"
     assert format_local(utc(2027, 7, 1, 14, 0), UTC) == "2027-07-01 14:00 UTC"
+
+
+KIRITIMATI = ZoneInfo("Pacific/Kiritimati")  # UTC+14, the furthest ahead.
+PAGO_PAGO = ZoneInfo("Pacific/Pago_Pago")  # UTC-11
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "expected"),
+    [
+        ("9998-12-31T12:00Z", UTC, utc(9998, 12, 31, 12, 0)),
+        ("9998-12-31T23:59:59Z", UTC, utc(9998, 12, 31, 23, 59, 59)),
+        ("9998-12-31 00:00", UTC, utc(9998, 12, 31, 0, 0)),
+        ("9998-12-31 23:00", KIRITIMATI, utc(9998, 12, 31, 9, 0)),
+        ("1900-01-01T00:00Z", UTC, utc(1900, 1, 1, 0, 0)),
+    ],
+)
+def test_range_edges_accepted(text: str, zone: tzinfo, expected: datetime) -> None:
+    instant = parse_when(text, now=NOW, zone=zone, allow_past=True).instant
+    assert instant == expected
+    # Every zone can still show the instant.
+    assert format_local(instant, KIRITIMATI)
+    assert format_local(instant, PAGO_PAGO)
+
+
+@pytest.mark.parametrize(
+    ("text", "zone"),
+    [
+        ("9999-01-01T00:00Z", UTC),
+        ("9998-12-31 23:00", PAGO_PAGO),
+        ("1899-12-31T23:59:59Z", UTC),
+    ],
+)
+def test_range_edges_rejected(text: str, zone: tzinfo) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_when(text, now=NOW, zone=zone, allow_past=True)
+    assert str(raised.value) == (
+        f"time {text!r} is out of range. Use a time from 1900-01-01 to 9998-12-31 UTC."
+    )
+
+
+@pytest.mark.parametrize("text", ["yesterday", "yesterday 10:00", "9am yesterday"])
+def test_yesterday_is_past(text: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_when(text, now=NOW, zone=BERLIN)
+    assert str(raised.value).startswith(f"time {text!r} is in the past")
+
+
+def test_yesterday_allowed_as_bound() -> None:
+    resolved = parse_when("yesterday 10:00", now=NOW, zone=BERLIN, allow_past=True)
+    assert resolved.instant == utc(2026, 7, 31, 8, 0)
+    start = parse_day_bound("yesterday", now=NOW, zone=BERLIN, end=False)
+    assert start == utc(2026, 7, 30, 22, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "example"),
+    [
+        ("2026-02-30 10:00", "'2026-08-31 09:00'"),
+        ("2026-08-32 10:00", "'2026-08-31 09:00'"),
+        ("2027-02-30 10:00", "'2027-02-28 09:00'"),
+        ("2025-13-01 10:00", "'2026-08-31 18:00'"),
+        ("2026-13-01 10:00", "'2026-12-24 18:00'"),
+    ],
+)
+def test_impossible_date_example_ahead(text: str, example: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_when(text, now=NOW, zone=BERLIN)
+    message = str(raised.value)
+    assert message.endswith(f"for example {example}.")
+    # The example itself is accepted.
+    assert parse_when(example.strip("'"), now=NOW, zone=BERLIN).instant > NOW
