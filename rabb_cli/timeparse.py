@@ -97,9 +97,10 @@ _POSIX_TZ = re.compile(
 _POSIX_DST_WITHOUT_DATES = re.compile(
     r"[A-Za-z]{3,}[+-]?\d{1,2}(?::\d{2}){0,2}[A-Za-z]{3,}(?:[+-]?\d{1,2}(?::\d{2}){0,2})?"
 )
-# The dates glibc uses for such a rule when the system has no `posixrules` file
-# (second Sunday in March to first Sunday in November). dateutil's own default is
-# the US rule from before 2007.
+# The dates glibc uses for such a rule: the second Sunday in March to the first
+# Sunday in November. glibc takes them from the `posixrules` zone file (normally
+# America/New_York, with the same dates since 2007), or uses this rule when the
+# file is missing. dateutil's own default is the US rule from before 2007.
 GLIBC_DEFAULT_DST_DATES = ",M3.2.0,M11.1.0"
 _RELATIVE_DAYS = ("yesterday", "today", "tomorrow")
 _RELATIVE = re.compile(r"^(?:in\s+|\+\s*|now\s*\+\s*)(?P<duration>.+)$")
@@ -207,7 +208,7 @@ def posix_zone(rule: str) -> tzinfo | None:
 
     The offset counts hours west of UTC, so `UTC+5` and `EST5` are five hours
     behind UTC. A rule with a daylight-saving name but no dates, such as
-    `EST5EDT`, takes glibc's default dates (the US rule). Returns None for a
+    `AAA5BBB`, takes glibc's default dates (the US rule). Returns None for a
     rule dateutil cannot parse, such as one with `<-03>`-style names.
     """
     from dateutil import tz

@@ -2,6 +2,7 @@
 real writer process."""
 
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from rabb_cli.errors import InvalidInput
 from rabb_cli.textinput import MAX_STDIN_BYTES, read_stdin
 from rabb_cli.textrules import MAX_TEXT_LENGTH
-from tests.helpers import _BOOTSTRAP
+from tests.helpers import _BOOTSTRAP, run_rabb
 from tests.test_compose import stored_texts
 
 # A writer that sends FIRST (hex) and then up to TOTAL bytes of 'a' lines, and
@@ -144,3 +145,76 @@ def test_truncated_character_at_end() -> None:
 
     with pytest.raises(InvalidInput, match=r"byte 0xf0 at offset 3\)"):
         read_stdin(io.BytesIO(raw))
+
+
+def test_nul_byte_rejected(home: Path) -> None:
+    result = run_rabb("compose", "-p", "facebook", stdin=b"hello\0world")
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        b"rabb: error: the post text contains the control character U+0000 (NUL) at"
+        b" line 1, column 6. Remove it, because post text may contain tabs and line"
+        b" breaks but no other control characters.\n"
+    )
+    assert stored_texts(home) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "name", "line", "column"),
+    [
+        (b"\x01start", "U+0001", 1, 1),
+        (b"bell\x07", "U+0007 (BEL)", 1, 5),
+        (b"one\r\ntwo \x1b[31m", "U+001B (ESC)", 2, 5),
+        (b"one\rtwo\x0b", "U+000B", 2, 4),
+        (b"form\x0cfeed", "U+000C", 1, 5),
+        (b"del\x7f", "U+007F", 1, 4),
+        ("csi\u009b".encode(), "U+009B", 1, 4),
+    ],
+)
+def test_control_character_position(
+    home: Path, raw: bytes, name: str, line: int, column: int
+) -> None:
+    result = run_rabb("compose", "-p", "threads", stdin=raw)
+
+    assert result.returncode == 2
+    expected = f"control character {name} at line {line}, column {column}."
+    assert expected.encode() in result.stderr
+    assert result.stderr.count(b"\n") == 1
+    assert stored_texts(home) == []
+
+
+def test_line_ends_become_newlines(home: Path) -> None:
+    raw = b"windows\r\nold mac\rtab\there\r\n"
+
+    result = run_rabb("compose", "-p", "threads", stdin=raw)
+
+    assert result.returncode == 0, result.stderr
+    assert stored_texts(home) == ["windows\nold mac\ntab\there"]
+
+
+def test_text_for_checked_and_normalized(home: Path) -> None:
+    rejected = run_rabb(
+        "compose", "main", "-p", "threads", "--text-for", "threads=bad\x01"
+    )
+    assert rejected.returncode == 2
+    assert b"the --text-for threads text contains the control character" in (
+        rejected.stderr
+    )
+
+    accepted = run_rabb(
+        "compose", "main", "-p", "threads", "--text-for", "threads=a\r\nb", "--json"
+    )
+    assert accepted.returncode == 0, accepted.stderr
+    assert json.loads(accepted.stdout)["targets"][0]["text"] == "a\nb"
+
+
+def test_edit_text_normalized(home: Path) -> None:
+    run_rabb("compose", "old", "-p", "threads")
+
+    rejected = run_rabb("edit", "1", stdin=b"new\x00")
+    normalized = run_rabb("edit", "1", stdin=b"new\r\ntext\r\n")
+
+    assert rejected.returncode == 2
+    assert b"U+0000 (NUL) at line 1, column 4" in rejected.stderr
+    assert normalized.returncode == 0, normalized.stderr
+    assert stored_texts(home) == ["new\ntext"]
