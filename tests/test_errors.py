@@ -39,15 +39,6 @@ def test_post_id_not_a_number(cli: Cli, command: tuple[str, ...], value: str) ->
     assert "Input should be" not in result.stderr
 
 
-def test_post_id_beyond_sqlite(cli: Cli) -> None:
-    result = cli("show", "99999999999999999999")
-    assert result.exit_code == 2
-    assert result.stderr == (
-        "rabb: error: '99999999999999999999' is not a post id, because it is larger"
-        " than any id. Use the number in the ID column of 'rabb list'.\n"
-    )
-
-
 def test_retry_checks_every_id(cli: Cli) -> None:
     result = cli("retry", "1", "two")
     assert result.exit_code == 2
