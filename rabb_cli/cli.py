@@ -129,9 +129,11 @@ def _run_app(args: list[str]) -> int:
     _set_debug(args)
     try:
         from rabb_cli.app import app
+        from rabb_cli.context import options
         from rabb_cli.helptext import use_plain_arguments
         from rabb_cli.startup import skip_flag_conversion
 
+        options.arguments = tuple(args)
         command = typer.main.get_command(app)
         skip_flag_conversion(command)
         use_plain_arguments(command)
@@ -198,7 +200,11 @@ def _usage_message(error: Exception) -> str:
     message = " ".join(str(message).split())
     context = getattr(error, "ctx", None)
     command_path = getattr(context, "command_path", None) or "rabb"
-    return f"{message.rstrip('.')}. See '{command_path} --help'."
+    # Click's "Did you mean 'compose'?" ends with its own punctuation.
+    message = message.rstrip(".")
+    if not message.endswith(("?", "!")):
+        message += "."
+    return f"{message} See '{command_path} --help'."
 
 
 def _report(message: str, error: BaseException) -> None:

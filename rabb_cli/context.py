@@ -21,6 +21,8 @@ class GlobalOptions:
     debug: bool = False
     verbose: bool = False
     no_color: bool = False
+    # The command line after `rabb`, to suggest running the same command again.
+    arguments: tuple[str, ...] = ()
 
 
 options = GlobalOptions()

@@ -24,6 +24,7 @@ from rabb_cli.textrules import (
     TargetSpec,
     check_media,
     check_text,
+    normalize_text,
     parse_media,
     parse_platform,
     parse_targets,
@@ -70,7 +71,8 @@ def build_content(
     """Parse command-line values into checked Content, or raise InvalidInput."""
     targets = parse_targets(list(platforms))
     custom = {name: value for name, value in parse_text_for(text_for).items() if value}
-    content = Content(text, targets, custom, [parse_media(url) for url in media_urls])
+    media = [parse_media(url) for url in media_urls]
+    content = Content(normalize_text(text), targets, custom, media)
     check_content(content)
     return content
 
@@ -85,7 +87,10 @@ def parse_text_for(values: Sequence[str]) -> dict[str, str | None]:
                 f"invalid --text-for value {value!r}",
                 "write PLATFORM=TEXT, for example --text-for twitter='Short version'",
             )
-        result[parse_platform(name).name] = text or None
+        platform = parse_platform(name).name
+        result[platform] = (
+            normalize_text(text, f"the --text-for {platform} text") or None
+        )
     return result
 
 
@@ -539,7 +544,7 @@ def _apply_changes(content: Content, changes: Changes) -> bool:
         list(content.media),
     )
     if changes.text is not None:
-        content.text = changes.text
+        content.text = normalize_text(changes.text)
     if changes.targets is not None:
         content.targets = changes.targets
         kept = {target.platform for target in changes.targets}

@@ -7,6 +7,7 @@ Unicode code points.
 """
 
 import ipaddress
+import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
@@ -187,6 +188,38 @@ def text_length(platform: Platform, text: str) -> int:
 
         return sum(1 for _ in wcwidth.iter_graphemes(text))
     return len(text)
+
+
+# Control characters other than tab and newline: the C0 range, DEL and the C1
+# range. A reader cannot see them in a post, and escape sequences act on terminals.
+_CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_NAMES = {"\x00": "NUL", "\x07": "BEL", "\x08": "BS", "\x1b": "ESC"}
+
+
+def normalize_text(text: str, source: str = "the post text") -> str:
+    """Return `text` with CRLF and lone CR line ends as LF.
+
+    Raises InvalidInput naming the line and column of the first control character
+    other than tab and newline. `source` names the text in that message.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    found = _CONTROL_CHARACTER.search(text)
+    if found is None:
+        return text
+
+    position = found.start()
+    line = text.count("\n", 0, position) + 1
+    column = position - text.rfind("\n", 0, position)
+    char = found.group()
+    name = f"U+{ord(char):04X}"
+    if char in _CONTROL_NAMES:
+        name += f" ({_CONTROL_NAMES[char]})"
+    raise InvalidInput(
+        f"{source} contains the control character {name} at line {line}, column"
+        f" {column}",
+        "remove it, because post text may contain tabs and line breaks but no other"
+        " control characters",
+    )
 
 
 def require_text(text: str) -> None:

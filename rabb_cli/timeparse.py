@@ -93,13 +93,24 @@ _TIME_OF_DAY = re.compile(
 _POSIX_TZ = re.compile(
     r"^(?:[A-Za-z]{3,}|<[A-Za-z0-9+-]{3,}>)[+-]?\d{1,2}(?::\d{2}){0,2}"
 )
+# A POSIX rule that names a daylight-saving zone but gives no dates for it.
+_POSIX_DST_WITHOUT_DATES = re.compile(
+    r"[A-Za-z]{3,}[+-]?\d{1,2}(?::\d{2}){0,2}[A-Za-z]{3,}(?:[+-]?\d{1,2}(?::\d{2}){0,2})?"
+)
+# The dates glibc uses for such a rule: the second Sunday in March to the first
+# Sunday in November. glibc takes them from the `posixrules` zone file (normally
+# America/New_York, with the same dates since 2007), or uses this rule when the
+# file is missing. dateutil's own default is the US rule from before 2007.
+GLIBC_DEFAULT_DST_DATES = ",M3.2.0,M11.1.0"
+_RELATIVE_DAYS = ("yesterday", "today", "tomorrow")
 _RELATIVE = re.compile(r"^(?:in\s+|\+\s*|now\s*\+\s*)(?P<duration>.+)$")
 
 
-# Instants rabb accepts. Their local dates stay inside Python's date range (years 1
+# Instants rabb accepts: from EARLIEST up to, but not including, END, so the UTC
+# years 1900 to 9998. Their local dates stay inside Python's date range (years 1
 # to 9999) in every zone, so no later conversion can overflow.
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST = datetime(9998, 12, 31, tzinfo=UTC)
+END = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -186,13 +197,30 @@ def _zone_from_tz_variable(variable: str) -> SystemZone:
     # dateutil's tzstr also accepts a bare word as a zone at UTC, so check the
     # POSIX form (a name of 3+ letters, then an offset) first.
     if _POSIX_TZ.match(name):
-        from dateutil import tz
-
-        try:
-            return SystemZone(tz.tzstr(name))
-        except ValueError:
-            pass
+        zone = posix_zone(name)
+        if zone is not None:
+            return SystemZone(zone)
     return SystemZone(UTC, fallback=f"TZ={variable!r} names no known zone")
+
+
+def posix_zone(rule: str) -> tzinfo | None:
+    """Return the zone a POSIX `TZ` rule describes, as the C library reads it.
+
+    The offset counts hours west of UTC, so `UTC+5` and `EST5` are five hours
+    behind UTC. A rule with a daylight-saving name but no dates, such as
+    `AAA5BBB`, takes glibc's default dates (the US rule). Returns None for a
+    rule dateutil cannot parse, such as one with `<-03>`-style names.
+    """
+    from dateutil import tz
+
+    if _POSIX_DST_WITHOUT_DATES.fullmatch(rule):
+        rule += GLIBC_DEFAULT_DST_DATES
+    try:
+        # Without posix_offset, dateutil reverses the sign for the names UTC and
+        # GMT, so `UTC+5` would be five hours east, unlike `date` and cron.
+        return tz.tzstr(rule, posix_offset=True)
+    except ValueError:
+        return None
 
 
 def zone_name(zone: tzinfo) -> str:
@@ -275,9 +303,19 @@ def format_utc(instant: datetime) -> str:
 
 
 def format_local(instant: datetime, zone: tzinfo) -> str:
-    """Return an instant as local wall time with the zone's abbreviation."""
+    """Return an instant as local wall time with the zone's abbreviation.
+
+    A zone such as `TZ=UTC+5` is called UTC but is not at UTC, so its offset
+    follows the name, in ISO 8601 sign: `09:00 UTC-05:00`.
+    """
     local = instant.astimezone(zone)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+    name = local.tzname() or ""
+    offset = local.utcoffset()
+    if name in ("UTC", "GMT") and offset:
+        sign = "-" if offset < timedelta() else "+"
+        hours, minutes = divmod(int(abs(offset).total_seconds()) // 60, 60)
+        name += f"{sign}{hours:02d}:{minutes:02d}"
+    return f"{local:%Y-%m-%d %H:%M} {name}"
 
 
 def parse_when(
@@ -292,6 +330,11 @@ def parse_when(
     cleaned = " ".join(text.strip().lower().split())
     if not cleaned:
         raise InvalidInput("missing time", f"give a time such as {examples(now)}")
+    if cleaned == "yesterday" and not allow_past:
+        raise InvalidInput(
+            f"time {text!r} is in the past",
+            f"give a future time such as {examples(now)}",
+        )
 
     try:
         resolved = _parse_any(cleaned, text, now.astimezone(UTC), zone)
@@ -317,7 +360,7 @@ def parse_day_bound(text: str, *, now: datetime, zone: tzinfo, end: bool) -> dat
     posts at 23:30 on that day. Any `--at` form is accepted too, past or future.
     """
     cleaned = text.strip().lower()
-    if not (re.fullmatch(_ISO_DATE, cleaned) or cleaned in ("today", "tomorrow")):
+    if not (re.fullmatch(_ISO_DATE, cleaned) or cleaned in _RELATIVE_DAYS):
         instant = parse_when(text, now=now, zone=zone, allow_past=True).instant
         # An end time is inclusive: `--to 10:00` keeps a post at exactly 10:00.
         return instant + timedelta(microseconds=1) if end else instant
@@ -342,14 +385,15 @@ def examples(now: datetime) -> str:
 
 
 def _check_range(instant: datetime, original: str) -> None:
-    if not EARLIEST <= instant <= LATEST:
+    if not EARLIEST <= instant < END:
         raise _range_error(original)
 
 
 def _range_error(original: str) -> InvalidInput:
+    last_day = (END - timedelta(days=1)).date()
     return InvalidInput(
         f"time {original!r} is out of range",
-        f"use a time between {EARLIEST.year} and {LATEST.year}",
+        f"use a time from {EARLIEST.date()} to {last_day} UTC",
     )
 
 
@@ -398,8 +442,9 @@ def _add_duration(now: datetime, text: str, zone: tzinfo) -> datetime:
 def _parse_iso(
     match: re.Match[str], original: str, zone: tzinfo, now: datetime
 ) -> ResolvedTime:
+    today = now.astimezone(zone).date()
     day = _checked_date(
-        int(match["year"]), int(match["month"]), int(match["day"]), original
+        int(match["year"]), int(match["month"]), int(match["day"]), original, today
     )
     if match["hour"] is None:
         raise InvalidInput(
@@ -413,22 +458,32 @@ def _parse_iso(
     return _localize(wall, zone, original, now=now)
 
 
-def _checked_date(year: int, month: int, day: int, original: str) -> date:
+def _checked_date(year: int, month: int, day: int, original: str, today: date) -> date:
+    """Return the date, or raise InvalidInput with an example that is not past."""
     if not 1 <= month <= 12:
+        example = _future_example(date(year, 12, 24), "18:00", today)
         raise InvalidInput(
             f"invalid date in {original!r} because month {month} does not exist",
-            f"use a month from 01 to 12, for example '{year}-12-24 18:00'",
+            f"use a month from 01 to 12, for example {example}",
         )
     days_in_month = calendar.monthrange(year, month)[1]
     if not 1 <= day <= days_in_month:
         month_name = calendar.month_name[month]
+        example = _future_example(date(year, month, days_in_month), "09:00", today)
         raise InvalidInput(
             f"invalid date in {original!r} because {month_name} {year} has"
             f" {days_in_month} days",
-            f"use a day from 1 to {days_in_month}, for example"
-            f" '{year}-{month:02d}-{days_in_month:02d} 09:00'",
+            f"use a day from 1 to {days_in_month}, for example {example}",
         )
     return date(year, month, day)
+
+
+def _future_example(day: date, clock: str, today: date) -> str:
+    """Return `day` at `clock` as an example, or a date a month ahead once `day`
+    has passed, so the example is never itself rejected as past."""
+    if day < today:
+        day = today + timedelta(days=30)
+    return f"'{day.isoformat()} {clock}'"
 
 
 def _clock_time(match: re.Match[str], original: str) -> time:
@@ -519,7 +574,7 @@ def _parse_time_of_day(text: str, original: str) -> time | None:
 
 
 def _is_day_word(text: str) -> bool:
-    if text in ("today", "tomorrow") or re.fullmatch(_ISO_DATE, text):
+    if text in _RELATIVE_DAYS or re.fullmatch(_ISO_DATE, text):
         return True
     name = text.removeprefix("next ")
     return name in _WEEKDAYS
@@ -549,12 +604,14 @@ def _resolve_day(
 ) -> date:
     if day_text == "today":
         return today
+    if day_text == "yesterday":
+        return today - timedelta(days=1)
     if day_text == "tomorrow":
         return today + timedelta(days=1)
     iso = re.fullmatch(_ISO_DATE, day_text)
     if iso:
         return _checked_date(
-            int(iso["year"]), int(iso["month"]), int(iso["day"]), original
+            int(iso["year"]), int(iso["month"]), int(iso["day"]), original, today
         )
     skip_today = day_text.startswith("next ")
     weekday = _WEEKDAYS[day_text.removeprefix("next ")]

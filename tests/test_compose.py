@@ -235,7 +235,8 @@ def test_huge_piped_text_rejected_by_size(cli: Cli, home: Path) -> None:
     result = cli("compose", "-", "-p", "twitter", stdin=b"a" * 2_000_000 + b"\n")
     assert result.exit_code == 2
     assert result.stderr == (
-        "rabb: error: text too long: 2,000,000 characters, where no platform accepts"
-        " more than 63,206. Shorten it, or check that the right file was piped in.\n"
+        "rabb: error: text too long: stdin has more than 63,206 characters, where no"
+        " platform accepts more. Shorten it, or check that the right file was piped"
+        " in.\n"
     )
     assert stored_texts(home) == []

@@ -682,6 +682,24 @@ def test_zone_from_tz(home: Path, tz: str, status: str, start: str) -> None:
         assert "set timezone in config.toml" in found["zone"]["fix"]
 
 
+FROZEN_ZONE_CHECK = datetime(2027, 7, 1, 14, 0, tzinfo=UTC)
+
+
+def test_zone_from_posix_utc_name(home: Path) -> None:
+    write_config(home, OUTBOX_CONFIG)
+    env = subprocess_env(TZ="UTC+5")
+    del env["RABB_TIMEZONE"]
+
+    result = run_rabb("doctor", "--json", env=env, frozen_at=FROZEN_ZONE_CHECK)
+
+    found = {check["name"]: check for check in json.loads(result.stdout)}
+    assert found["zone"]["status"] == "ok"
+    # Five hours west of UTC, as `TZ=UTC+5 date` shows it.
+    assert found["zone"]["message"] == (
+        "UTC+5 from TZ=UTC+5 (now 2027-07-01 09:00 UTC-05:00)"
+    )
+
+
 def test_zone_without_settings_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
     def no_zone_found() -> ZoneInfo:
         warnings.warn(

@@ -20,11 +20,38 @@ def test_usage_error_one_line(cli: Cli) -> None:
     assert "rabb compose --help" in result.stderr
 
 
-def test_invalid_integer_argument(cli: Cli) -> None:
-    result = cli("show", "abc")
+NOT_A_NUMBER = (
+    "is not a post id, because a post id is a whole number. Use the number in the"
+    " ID column of 'rabb list'.\n"
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("show",), ("edit", "--text", "x"), ("cancel",), ("delete", "--yes"), ("retry",)],
+)
+@pytest.mark.parametrize("value", ["abc", "1x", "3.0", "\uff13", " "])
+def test_post_id_not_a_number(cli: Cli, command: tuple[str, ...], value: str) -> None:
+    name, *options = command
+    result = cli(name, value, *options)
     assert result.exit_code == 2
-    assert "Invalid value for 'ID'" in result.stderr
-    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr == f"rabb: error: {value!r} {NOT_A_NUMBER}"
+    assert "Input should be" not in result.stderr
+
+
+def test_retry_checks_every_id(cli: Cli) -> None:
+    result = cli("retry", "1", "two")
+    assert result.exit_code == 2
+    assert result.stderr == f"rabb: error: 'two' {NOT_A_NUMBER}"
+
+
+def test_unknown_command_suggestion(cli: Cli) -> None:
+    result = cli("compos", "x")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "rabb: error: No such command 'compos'. Did you mean 'compose'? See"
+        " 'rabb --help'.\n"
+    )
 
 
 def test_no_arguments_shows_help(cli: Cli) -> None:

@@ -88,8 +88,12 @@ def test_list_rejects_unknown_status(cli: Cli) -> None:
     assert "unknown status 'sent'" in result.stderr
 
 
-def test_list_shows_markup_literally(cli: Cli) -> None:
-    cli("compose", "[bold]x[/bold] \x1b[31mred", "-p", "threads")
+def test_list_shows_markup_literally(cli: Cli, home: Path) -> None:
+    cli("compose", "[bold]x[/bold] red", "-p", "threads")
+    # rabb rejects control characters in new text, but a store written by an
+    # older version may still contain them.
+    with sqlite3.connect(home / "rabb.db") as database:
+        database.execute("UPDATE post SET text = ?", ("[bold]x[/bold] \x1b[31mred",))
     result = cli("list")
     assert "[bold]x[/bold]" in result.stdout
     assert "\x1b" not in result.stdout

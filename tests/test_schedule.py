@@ -217,3 +217,36 @@ def test_system_zone_from_tz_variable(home: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert stored_schedule(home) == [("scheduled", "2026-08-23T13:00:00.000000Z")]
+
+
+@pytest.mark.parametrize(
+    ("tz", "stored", "shown"),
+    [
+        ("UTC+5", "2026-08-23T14:00:00.000000Z", b"09:00 UTC-05:00 (2026-08-23T14"),
+        ("GMT+5", "2026-08-23T14:00:00.000000Z", b"09:00 GMT-05:00 (2026-08-23T14"),
+        ("UTC-3", "2026-08-23T06:00:00.000000Z", b"09:00 UTC+03:00 (2026-08-23T06"),
+        (
+            "EST5EDT,M3.2.0,M11.1.0",
+            "2026-08-23T13:00:00.000000Z",
+            b"09:00 EDT (2026-08-23T13",
+        ),
+    ],
+)
+def test_posix_tz_as_date_reads_it(
+    home: Path, tz: str, stored: str, shown: bytes
+) -> None:
+    env = subprocess_env(TZ=tz)
+    env.pop("RABB_TIMEZONE")
+    result = run_rabb(
+        "schedule",
+        "posix zone",
+        "-p",
+        "threads",
+        "--at",
+        "2026-08-23 09:00",
+        env=env,
+        frozen_at=SUMMER_2026,
+    )
+    assert result.returncode == 0, result.stderr
+    assert stored_schedule(home) == [("scheduled", stored)]
+    assert shown in result.stdout

@@ -1,5 +1,8 @@
 """Parsing of `--at` values, durations and date bounds, with fixed clocks and zones."""
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -10,6 +13,7 @@ from rabb_cli.errors import InvalidInput
 from rabb_cli.timeparse import (
     detect_system_zone,
     format_duration,
+    format_local,
     format_setting_duration,
     parse_day_bound,
     parse_duration,
@@ -290,6 +294,11 @@ def test_end_time_bound_inclusive() -> None:
     ("variable", "expected"),
     [
         ("EST5", utc(2027, 6, 1, 14, 0)),
+        ("UTC+5", utc(2027, 6, 1, 14, 0)),
+        ("GMT+5", utc(2027, 6, 1, 14, 0)),
+        ("UTC-3", utc(2027, 6, 1, 6, 0)),
+        ("GMT-5:30", utc(2027, 6, 1, 3, 30)),
+        ("EST5EDT,M3.2.0,M11.1.0", utc(2027, 6, 1, 13, 0)),
         ("CET-1CEST,M3.5.0,M10.5.0/3", utc(2027, 6, 1, 7, 0)),
         ("America/New_York", utc(2027, 6, 1, 13, 0)),
         (":/usr/share/zoneinfo/Asia/Tokyo", utc(2027, 6, 1, 0, 0)),
@@ -324,3 +333,138 @@ def detect_system_zone_for(variable: str) -> tzinfo:
     from rabb_cli.timeparse import _zone_from_tz_variable
 
     return _zone_from_tz_variable(variable).zone
+
+
+@pytest.mark.parametrize(
+    ("variable", "wall", "expected"),
+    [
+        ("UTC+5", "2027-07-01 09:00", utc(2027, 7, 1, 14, 0)),
+        ("UTC-3", "2027-07-01 09:00", utc(2027, 7, 1, 6, 0)),
+        ("EST5EDT,M3.2.0,M11.1.0", "2027-01-15 09:00", utc(2027, 1, 15, 14, 0)),
+        ("EST5EDT,M3.2.0,M11.1.0", "2027-03-15 09:00", utc(2027, 3, 15, 13, 0)),
+        ("EST5EDT,M3.2.0,M11.1.0", "2027-11-08 09:00", utc(2027, 11, 8, 14, 0)),
+        # No dates: glibc's default rule, so summer time starts on 14 March 2027,
+        # not on 4 April as dateutil's own pre-2007 default would have it.
+        ("AAA5BBB", "2027-03-20 09:00", utc(2027, 3, 20, 13, 0)),
+    ],
+)
+def test_posix_tz_known_instants(variable: str, wall: str, expected: datetime) -> None:
+    zone = detect_system_zone_for(variable)
+    assert parse_when(wall, now=NOW, zone=zone).instant == expected
+
+
+POSIX_RULES = [
+    "UTC+5",
+    "GMT+5",
+    "UTC-3",
+    "XYZ+5",
+    "IST-5:30",
+    "EST5EDT,M3.2.0,M11.1.0",
+    "CET-1CEST,M3.5.0,M10.5.0/3",
+    "NZST-12NZDT,M9.5.0,M4.1.0/3",
+    "AAA5BBB",
+]
+SAMPLE_INSTANTS = [
+    utc(2027, month, day, 12) for month, day in ((1, 15), (3, 20), (4, 2), (7, 1))
+] + [utc(2027, 10, 30, 12), utc(2027, 11, 3, 12), utc(2027, 12, 1, 0)]
+
+
+@pytest.mark.parametrize("variable", POSIX_RULES)
+def test_posix_tz_matches_libc(variable: str) -> None:
+    """The C library's reading of TZ, in a process of its own, is the reference."""
+    stamps = [str(int(instant.timestamp())) for instant in SAMPLE_INSTANTS]
+    script = (
+        "import sys, time\n"
+        "print(*(time.localtime(int(s)).tm_gmtoff for s in sys.argv[1:]))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script, *stamps],
+        env={**os.environ, "TZ": variable},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    libc_offsets = [int(value) for value in completed.stdout.split()]
+    zone = detect_system_zone_for(variable)
+    for instant, libc_offset in zip(SAMPLE_INSTANTS, libc_offsets, strict=True):
+        offset = instant.astimezone(zone).utcoffset()
+        assert offset is not None
+        assert offset.total_seconds() == libc_offset, (variable, instant)
+
+
+def test_utc_named_zone_shows_offset() -> None:
+    zone = detect_system_zone_for("UTC+5")
+    shown = format_local(utc(2027, 7, 1, 14, 0), zone)
+    assert shown == "2027-07-01 09:00 UTC-05:00"
+    assert format_local(utc(2027, 7, 1, 14, 0), UTC) == "2027-07-01 14:00 UTC"
+
+
+KIRITIMATI = ZoneInfo("Pacific/Kiritimati")  # UTC+14, the furthest ahead.
+PAGO_PAGO = ZoneInfo("Pacific/Pago_Pago")  # UTC-11
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "expected"),
+    [
+        ("9998-12-31T12:00Z", UTC, utc(9998, 12, 31, 12, 0)),
+        ("9998-12-31T23:59:59Z", UTC, utc(9998, 12, 31, 23, 59, 59)),
+        ("9998-12-31 00:00", UTC, utc(9998, 12, 31, 0, 0)),
+        ("9998-12-31 23:00", KIRITIMATI, utc(9998, 12, 31, 9, 0)),
+        ("1900-01-01T00:00Z", UTC, utc(1900, 1, 1, 0, 0)),
+    ],
+)
+def test_range_edges_accepted(text: str, zone: tzinfo, expected: datetime) -> None:
+    instant = parse_when(text, now=NOW, zone=zone, allow_past=True).instant
+    assert instant == expected
+    # Every zone can still show the instant.
+    assert format_local(instant, KIRITIMATI)
+    assert format_local(instant, PAGO_PAGO)
+
+
+@pytest.mark.parametrize(
+    ("text", "zone"),
+    [
+        ("9999-01-01T00:00Z", UTC),
+        ("9998-12-31 23:00", PAGO_PAGO),
+        ("1899-12-31T23:59:59Z", UTC),
+    ],
+)
+def test_range_edges_rejected(text: str, zone: tzinfo) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_when(text, now=NOW, zone=zone, allow_past=True)
+    assert str(raised.value) == (
+        f"time {text!r} is out of range. Use a time from 1900-01-01 to 9998-12-31 UTC."
+    )
+
+
+@pytest.mark.parametrize("text", ["yesterday", "yesterday 10:00", "9am yesterday"])
+def test_yesterday_is_past(text: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_when(text, now=NOW, zone=BERLIN)
+    assert str(raised.value).startswith(f"time {text!r} is in the past")
+
+
+def test_yesterday_allowed_as_bound() -> None:
+    resolved = parse_when("yesterday 10:00", now=NOW, zone=BERLIN, allow_past=True)
+    assert resolved.instant == utc(2026, 7, 31, 8, 0)
+    start = parse_day_bound("yesterday", now=NOW, zone=BERLIN, end=False)
+    assert start == utc(2026, 7, 30, 22, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "example"),
+    [
+        ("2026-02-30 10:00", "'2026-08-31 09:00'"),
+        ("2026-08-32 10:00", "'2026-08-31 09:00'"),
+        ("2027-02-30 10:00", "'2027-02-28 09:00'"),
+        ("2025-13-01 10:00", "'2026-08-31 18:00'"),
+        ("2026-13-01 10:00", "'2026-12-24 18:00'"),
+    ],
+)
+def test_impossible_date_example_ahead(text: str, example: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_when(text, now=NOW, zone=BERLIN)
+    message = str(raised.value)
+    assert message.endswith(f"for example {example}.")
+    # The example itself is accepted.
+    assert parse_when(example.strip("'"), now=NOW, zone=BERLIN).instant > NOW

@@ -58,12 +58,26 @@ AtOption = Annotated[
 ]
 
 
+def parse_post_id(value: str) -> int:
+    """Parse a post id argument, or raise InvalidInput naming the value."""
+    from rabb_cli.errors import InvalidInput
+
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()):
+        raise InvalidInput(
+            f"{value!r} is not a post id, because a post id is a whole number",
+            "use the number in the ID column of 'rabb list'",
+        )
+    return int(text)
+
+
 PostId = Annotated[
     int,
     typer.Argument(
         metavar="ID",
         help="Post id, as 'rabb list' shows.",
         autocompletion=complete_post_id,
+        parser=parse_post_id,
     ),
 ]
 
@@ -79,6 +93,15 @@ def resolve_at(value: str) -> datetime:
     if resolved.warning:
         warn(resolved.warning)
     return resolved.instant
+
+
+def same_command() -> str:
+    """Return the running command line, quoted for a POSIX shell."""
+    import shlex
+
+    from rabb_cli.context import options
+
+    return shlex.join(["rabb", *options.arguments])
 
 
 def reject_empty_text_for(values: list[str]) -> None:

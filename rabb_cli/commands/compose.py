@@ -13,6 +13,7 @@ from rabb_cli.commands.common import (
     TextForOption,
     reject_empty_text_for,
     resolve_at,
+    same_command,
 )
 from rabb_cli.completion import complete_post_id
 
@@ -36,15 +37,14 @@ def compose(
     """Save a new draft post and print its id."""
     from rabb_cli import posts
     from rabb_cli.context import get_context
-    from rabb_cli.textinput import resolve_text
+    from rabb_cli.textinput import post_text
 
     platforms = _required_platforms(platform)
     reject_empty_text_for(text_for or [])
-    body = resolve_text(text)
-    content = posts.build_content(body, platforms, media or [], text_for or [])
-
-    context = get_context()
-    post = posts.create_post(context.store, content)
+    with post_text(text, rerun=same_command) as body:
+        content = posts.build_content(body, platforms, media or [], text_for or [])
+        context = get_context()
+        post = posts.create_post(context.store, content)
     _report(post, json_output, f"Draft {post.id} saved for {_targets(post)}.")
 
 
@@ -72,7 +72,7 @@ def schedule(
     from rabb_cli import posts
     from rabb_cli.context import get_context
     from rabb_cli.errors import InvalidInput
-    from rabb_cli.textinput import resolve_text
+    from rabb_cli.textinput import post_text
 
     context = get_context()
     when = resolve_at(at)
@@ -80,9 +80,9 @@ def schedule(
     if platform:
         _reject_bare_number(post)
         reject_empty_text_for(text_for or [])
-        body = resolve_text(post)
-        content = posts.build_content(body, platform, media or [], text_for or [])
-        stored = posts.create_post(context.store, content, scheduled_for=when)
+        with post_text(post, rerun=same_command) as body:
+            content = posts.build_content(body, platform, media or [], text_for or [])
+            stored = posts.create_post(context.store, content, scheduled_for=when)
     else:
         if media or text_for:
             draft = _post_id_text(post)

@@ -16,6 +16,7 @@ from rabb_cli.completion import complete_status
 
 if TYPE_CHECKING:
     from rabb_cli.models import Post
+    from rabb_cli.posts import Changes
 
 
 def list_posts(
@@ -189,16 +190,12 @@ def edit(
     nothing_else = not (platform or media or no_media or text_for or at is not None)
     if text is not None:
         changes.text = resolve_text(text)
+        post = posts.edit_post(context.store, post_id, changes)
     elif nothing_else:
-        with context.store.read() as session:
-            current = context.store.get_post(session, post_id)
-        posts.require_editable(current)
-        posts.require_content_editable(current)
-        # Like compose: piped stdin (or none, from cron) is the new text, and an
-        # editor opens only on a terminal.
-        changes.text = resolve_text(None, initial=current.text)
+        post = _edit_text_only(post_id, changes)
+    else:
+        post = posts.edit_post(context.store, post_id, changes)
 
-    post = posts.edit_post(context.store, post_id, changes)
     if json_output:
         from rabb_cli.output import post_to_json, print_json
 
@@ -211,6 +208,50 @@ def edit(
         )
     else:
         typer.echo(f"Post {post.id} updated.")
+
+
+def _edit_text_only(post_id: int, changes: "Changes") -> "Post":
+    """Replace the post's text with piped stdin or, on a terminal, the editor's."""
+    import functools
+
+    from rabb_cli import posts
+    from rabb_cli.context import get_context
+    from rabb_cli.textinput import post_text
+
+    store = get_context().store
+    with store.read() as session:
+        current = store.get_post(session, post_id)
+    posts.require_editable(current)
+    posts.require_content_editable(current)
+
+    # Like compose: piped stdin (or none, from cron) is the new text, and an
+    # editor opens only on a terminal.
+    selectors = [target.selector for target in current.targets]
+    rerun = functools.partial(_rerun_edit, post_id, selectors)
+    with post_text(None, initial=current.text, rerun=rerun) as body:
+        changes.text = body
+        return posts.edit_post(store, post_id, changes)
+
+
+def _rerun_edit(post_id: int, selectors: list[str]) -> str:
+    """Return the command that applies saved text to the post, or to a new post
+    once the post is published or deleted."""
+    import shlex
+
+    from rabb_cli.context import get_context
+    from rabb_cli.errors import NotFound
+    from rabb_cli.status import PostStatus
+
+    context = get_context()
+    try:
+        with context.store.read() as session:
+            status = context.store.get_post(session, post_id).post_status
+    except NotFound:
+        status = None
+    if status is not None and status is not PostStatus.PUBLISHED:
+        return f"rabb edit {post_id}"
+    options = [part for selector in selectors for part in ("-p", selector)]
+    return shlex.join(["rabb", "compose", *options])
 
 
 def cancel(post_id: PostId, json_output: JsonOption = False) -> None:

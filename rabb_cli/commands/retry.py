@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rabb_cli.commands.common import resolve_at
+from rabb_cli.commands.common import parse_post_id, resolve_at
 from rabb_cli.completion import complete_post_id
 
 if TYPE_CHECKING:
@@ -20,6 +20,7 @@ def retry(
             metavar="ID",
             help="Ids of FAILED or PARTIAL posts, as 'rabb list' shows.",
             autocompletion=complete_post_id,
+            parser=parse_post_id,
             show_default=False,
         ),
     ] = None,
