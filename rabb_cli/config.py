@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from rabb_cli.errors import ConfigError, InvalidInput
 from rabb_cli.paths import Paths, ensure_private_dir
@@ -363,7 +363,23 @@ def _set_in_document(document: Any, name: str, value: Any) -> None:
 
 
 def _shown(setting: Setting, value: Any) -> str:
-    return "(hidden)" if setting.secret else repr(value)
+    if setting.secret:
+        return "(hidden)"
+    if setting.kind == "url" and isinstance(value, str):
+        return repr(_without_userinfo(value))
+    return repr(value)
+
+
+def _without_userinfo(url: str) -> str:
+    """Return `url` with any `user:password@` part replaced by `***@`."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"***@{host}"))
 
 
 def _expected(setting: Setting) -> str:
@@ -374,7 +390,8 @@ def _expected(setting: Setting) -> str:
         "duration": "use a duration such as '30s', '15m' or '24h'",
         "bool": "use true or false",
         "email": "use an address such as 'me@example.com'",
-        "url": "use an https URL (http only for 127.0.0.1 or localhost)",
+        "url": "use an https URL without 'user:password@' (http only for 127.0.0.1"
+        " or localhost)",
         "text": "use a non-empty string",
         "key": "copy the key again from the service's dashboard, as one line",
     }[setting.kind]
@@ -441,7 +458,12 @@ def _to_url(setting: Setting, value: Any) -> str:
         raise ValueError("not an http or https URL")
     # The API key travels with every request, so plain http is allowed only to
     # this machine, as tests and local stand-ins use.
-    host = (urlsplit(text).hostname or "").lower()
+    parts = urlsplit(text)
+    if parts.username is not None or parts.password is not None:
+        # httpx would send them as Basic auth in place of the API key, and rabb
+        # prints this URL in `config show` and debug logs.
+        raise ValueError("it contains a user name or password")
+    host = (parts.hostname or "").lower()
     if text.startswith("http://") and host not in _LOOPBACK_HOSTS:
         raise ValueError("plain http would send the API key unencrypted")
     return text
