@@ -6,6 +6,7 @@ escape sequence prints as written and cannot restyle or move the terminal.
 """
 
 import json
+import os
 import sys
 import unicodedata
 from datetime import UTC, datetime, tzinfo
@@ -36,6 +37,10 @@ MIN_LIST_TEXT_WIDTH = 10
 MAX_PLATFORMS_WIDTH = 24
 # The width of output that is not a terminal when a command turns wrapping off.
 UNWRAPPED_WIDTH = 100_000
+# The width when neither COLUMNS nor a terminal gives one.
+DEFAULT_WIDTH = 80
+# The narrowest width output is laid out in, even on a narrower terminal.
+MIN_WIDTH = 20
 # Bidirectional overrides can make text display in an order other than stored.
 _BIDI_CONTROLS = set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A))
 
@@ -52,13 +57,33 @@ def make_console(stderr: bool = False, *, wrap: bool = True) -> "Console":
     stream = sys.stderr if stderr else sys.stdout
     terminal = _is_terminal(stream)
     target: Any = stream if terminal else _LineEndTrimmer(stream)
-    width = None if terminal or wrap else UNWRAPPED_WIDTH
+    width = terminal_width(stream) if terminal or wrap else UNWRAPPED_WIDTH
     if colour_enabled(stream):
         return Console(file=target, highlight=False, width=width)
     # color_system=None drops every style, bold included, not just the colours.
     return Console(
         file=target, highlight=False, color_system=None, emoji=False, width=width
     )
+
+
+def terminal_width(stream: Any = None) -> int:
+    """Return the width to lay output out in: COLUMNS, the terminal's, or 80.
+
+    COLUMNS counts when it is a whole number of at least 1. Rich would take
+    `COLUMNS=0` as a width of 0 and print nothing, so 0, like a negative or
+    non-numeric value, falls back to the size of the terminal that `stream`
+    (stdout by default) writes to, and then to 80. A width under MIN_WIDTH is
+    raised to it, because narrower tables print blank lines or nothing at all.
+    """
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return max(int(columns), MIN_WIDTH)
+    try:
+        size = os.get_terminal_size((stream or sys.stdout).fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        size = 0
+    # A pseudo-terminal whose size was never set reports 0 columns.
+    return max(size, MIN_WIDTH) if size > 0 else DEFAULT_WIDTH
 
 
 def _is_terminal(stream: Any) -> bool:
