@@ -18,6 +18,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, col, select
 
+from rabb_cli.dbfiles import names, permission_fix, unreadable_paths, unwritable_paths
 from rabb_cli.errors import NotFound, RabbError
 from rabb_cli.migrations import MIGRATIONS
 from rabb_cli.models import Post
@@ -156,15 +157,9 @@ def database_error(database: Path, error: Exception) -> RabbError:
             " again",
         )
     if "readonly" in reason or "read-only" in reason:
-        return RabbError(
-            f"cannot write to the database {database}, which is read-only",
-            "check the permissions of the file and of its folder",
-        )
+        return _read_only_error(database)
     if "unable to open" in reason:
-        return RabbError(
-            f"cannot open the database {database}",
-            "check that its folder exists and that you may read and write it",
-        )
+        return _open_error(database)
     if "disk" in reason and "full" in reason:
         return RabbError(
             f"cannot write to the database {database}: the disk is full",
@@ -173,6 +168,35 @@ def database_error(database: Path, error: Exception) -> RabbError:
     return RabbError(
         f"cannot open the database {database} ({reason})",
         "check the file, or restore it from a backup",
+    )
+
+
+def _read_only_error(database: Path) -> RabbError:
+    blocked = unwritable_paths(database)
+    if blocked:
+        return RabbError(
+            f"cannot write to the database {database}: {names(blocked)}"
+            f" {'is' if len(blocked) == 1 else 'are'} read-only for you",
+            permission_fix(blocked),
+        )
+    return RabbError(
+        f"cannot write to the database {database}, which is read-only",
+        f"check the permissions of the file, of its {database.name}-wal and"
+        f" {database.name}-shm files and of its folder",
+    )
+
+
+def _open_error(database: Path) -> RabbError:
+    blocked = unreadable_paths(database) or unwritable_paths(database)
+    if blocked:
+        return RabbError(
+            f"cannot open the database {database}: permission denied on"
+            f" {names(blocked)}",
+            permission_fix(blocked),
+        )
+    return RabbError(
+        f"cannot open the database {database}",
+        "check that its folder exists and that you may read and write it",
     )
 
 

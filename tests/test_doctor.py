@@ -466,7 +466,7 @@ def test_not_a_database(cli: Cli, home: Path, machine: Machine) -> None:
 
     assert found["database"]["status"] == "error"
     assert found["database"]["message"] == (
-        f"cannot read {database}: file is not a database"
+        f"{database} is damaged: file is not a database"
     )
     assert "restore it from a backup" in found["database"]["fix"]
     for name in ("schema", "last_run", "stuck_posts"):
