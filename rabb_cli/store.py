@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.pool import NullPool
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from rabb_cli.dbfiles import names, permission_fix, unreadable_paths, unwritable_paths
 from rabb_cli.errors import NotFound, RabbError
@@ -75,23 +75,34 @@ class Store:
         statuses: Sequence[PostStatus] = (),
         start: datetime | None = None,
         end: datetime | None = None,
+        limit: int | None = None,
     ) -> list[Post]:
         """Return posts ordered by scheduled time, unscheduled ones last.
 
         `start` is inclusive and `end` exclusive. With either bound, posts without
-        a scheduled time are left out.
+        a scheduled time are left out. `limit` keeps the first posts of that order.
         """
-        query = select(Post)
-        if statuses:
-            query = query.where(col(Post.status).in_([s.value for s in statuses]))
-        if start is not None:
-            query = query.where(col(Post.scheduled_for) >= start)
-        if end is not None:
-            query = query.where(col(Post.scheduled_for) < end)
+        query = _filter_posts(select(Post), statuses, start, end)
         query = query.order_by(
             col(Post.scheduled_for).is_(None), col(Post.scheduled_for), col(Post.id)
         )
+        if limit is not None:
+            query = query.limit(limit)
         return list(session.exec(query).all())
+
+    def count_posts(
+        self,
+        session: Session,
+        *,
+        statuses: Sequence[PostStatus] = (),
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> int:
+        """Return how many posts `list_posts` returns without a limit."""
+        query = _filter_posts(
+            select(func.count()).select_from(Post), statuses, start, end
+        )
+        return int(session.exec(query).one())
 
     def list_scheduled_between(
         self,
@@ -120,6 +131,21 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _filter_posts(
+    query: Any,
+    statuses: Sequence[PostStatus],
+    start: datetime | None,
+    end: datetime | None,
+) -> Any:
+    if statuses:
+        query = query.where(col(Post.status).in_([s.value for s in statuses]))
+    if start is not None:
+        query = query.where(col(Post.scheduled_for) >= start)
+    if end is not None:
+        query = query.where(col(Post.scheduled_for) < end)
+    return query
 
 
 def open_store(database: Path) -> Store:
