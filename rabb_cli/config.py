@@ -30,6 +30,8 @@ class Setting:
     env: tuple[str, ...] = ()
     secret: bool = False
     choices: tuple[str, ...] = ()
+    # The largest value a count takes; larger values are typing mistakes.
+    maximum: int | None = None
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -90,6 +92,9 @@ SETTINGS: tuple[Setting, ...] = (
         "count",
         4,
         "attempts per post in all, the first try included",
+        # With backoff_max at 1h and max_lateness at 24h, even 100 attempts are
+        # more than a day of retries can use.
+        maximum=100,
     ),
     Setting(
         "publish.backoff_base",
@@ -120,6 +125,8 @@ SETTINGS: tuple[Setting, ...] = (
         "count",
         4,
         "posts published at the same time by one run",
+        # Each is an open connection to Late, which rate-limits far below this.
+        maximum=32,
     ),
     Setting(
         "publish.timeout",
@@ -216,7 +223,9 @@ def read_file(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except OSError as error:
-        raise ConfigError(f"cannot read {path}: {error.strerror}") from error
+        raise ConfigError(
+            f"cannot read {path}: {error.strerror}", _read_fix(path, error)
+        ) from error
     try:
         parsed = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
@@ -225,6 +234,23 @@ def read_file(path: Path) -> dict[str, Any]:
         ) from error
     _reject_unknown_keys(parsed, path)
     return parsed
+
+
+def _read_fix(path: Path, error: OSError) -> str:
+    """Return the command that makes config.toml readable again."""
+    if isinstance(error, IsADirectoryError):
+        return f"config.toml must be a file: move the folder {path} away"
+    if not isinstance(error, PermissionError):
+        return f"check the file {path} and the disk it is on"
+    from rabb_cli.dbfiles import user_name
+
+    try:
+        owner = path.stat().st_uid
+    except OSError:
+        return f"check that you may open the folder {path.parent}"
+    if owner != os.geteuid():
+        return f"run 'sudo chown {user_name()} {path}', then 'chmod 600 {path}'"
+    return f"run 'chmod 600 {path}'"
 
 
 def update_config(
@@ -386,7 +412,11 @@ def _expected(setting: Setting) -> str:
     return {
         "zone": "use an IANA zone name such as 'Europe/Berlin'",
         "choice": f"use one of {', '.join(setting.choices)}",
-        "count": "use a whole number of at least 1",
+        "count": (
+            f"use a whole number from 1 to {setting.maximum}"
+            if setting.maximum
+            else "use a whole number of at least 1"
+        ),
         "duration": "use a duration such as '30s', '15m' or '24h'",
         "bool": "use true or false",
         "email": "use an address such as 'me@example.com'",
@@ -416,6 +446,8 @@ def _to_count(setting: Setting, value: Any) -> int:
     number = int(str(value).strip())
     if number < 1:
         raise ValueError("must be at least 1")
+    if setting.maximum is not None and number > setting.maximum:
+        raise ValueError(f"must be between 1 and {setting.maximum}")
     return number
 
 

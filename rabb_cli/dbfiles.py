@@ -75,7 +75,7 @@ def names(paths: list[Path]) -> str:
 
 def permission_fix(paths: list[Path]) -> str:
     """Return the commands that give this user back read and write access."""
-    user = _user_name()
+    user = user_name()
     foreign = [path for path in paths if _owner(path) != os.geteuid()]
     steps = []
     if foreign:
@@ -111,7 +111,8 @@ def _owner(path: Path) -> int | None:
         return None
 
 
-def _user_name() -> str:
+def user_name() -> str:
+    """Return the name of the user this process runs as, or its uid."""
     uid = os.geteuid()
     try:
         return pwd.getpwuid(uid).pw_name
