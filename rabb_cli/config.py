@@ -239,7 +239,7 @@ def read_file(path: Path) -> dict[str, Any]:
 def _read_fix(path: Path, error: OSError) -> str:
     """Return the command that makes config.toml readable again."""
     if isinstance(error, IsADirectoryError):
-        return f"config.toml must be a file: move the folder {path} away"
+        return f"move the folder {path} away, because config.toml must be a file"
     if not isinstance(error, PermissionError):
         return f"check the file {path} and the disk it is on"
     from rabb_cli.dbfiles import user_name
@@ -315,11 +315,13 @@ def convert(setting: Setting, value: Any, origin: str) -> Any:
         return converter(setting, value)
     except (InvalidInput, ValueError, TypeError) as error:
         detail = error.message if isinstance(error, InvalidInput) else str(error)
-        raise InvalidInput(
+        failure = InvalidInput(
             f"invalid value {_shown(setting, value)} for {setting.name} in {origin}"
             f" ({detail})",
             _expected(setting),
-        ) from error
+        )
+        failure.setting = f"{setting.name} in {origin}"
+        raise failure from error
 
 
 def _lookup(raw: dict[str, Any], name: str) -> tuple[bool, Any]:

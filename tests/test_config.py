@@ -300,3 +300,39 @@ def test_userinfo_rejected_by_update(home: Path) -> None:
         update_config(path, {"resend_api_url": "https://me:pw-SECRET9@api.resend.com"})
     assert "SECRET9" not in str(raised.value)
     assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "accepted"),
+    [
+        ("concurrency", 32, True),
+        ("concurrency", 33, False),
+        ("concurrency", 10000, False),
+        ("max_attempts", 100, True),
+        ("max_attempts", 101, False),
+        ("max_attempts", 1000000, False),
+    ],
+)
+def test_count_upper_bounds(home: Path, name: str, value: int, accepted: bool) -> None:
+    write_config(home, f"[publish]\n{name} = {value}\n")
+    if accepted:
+        assert load_config(resolve_paths()).get(f"publish.{name}") == value
+        return
+    maximum = 32 if name == "concurrency" else 100
+    with pytest.raises(InvalidInput) as raised:
+        load_config(resolve_paths())
+    assert str(raised.value) == (
+        f"invalid value {value} for publish.{name} in config.toml (must be between"
+        f" 1 and {maximum}). Use a whole number from 1 to {maximum}."
+    )
+
+
+def test_config_folder_named(cli: Cli, home: Path) -> None:
+    folder = home / "config.toml"
+    folder.mkdir(parents=True)
+    result = cli("list")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"rabb: error: cannot read {folder}: Is a directory. Move the folder"
+        f" {folder} away, because config.toml must be a file.\n"
+    )

@@ -226,3 +226,35 @@ def test_unwritable_paths_all_writable(tmp_path: Path) -> None:
     database = tmp_path / "rabb.db"
     database.touch()
     assert unwritable_paths(database) == []
+
+
+def test_unreadable_config_fix(user: User) -> None:
+    config = user.home / "config.toml"
+    config.write_text('week_start = "sunday"\n')
+    os.chown(config, user.uid, user.uid)
+    config.chmod(0o000)
+
+    result = user.rabb("list")
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"rabb: error: cannot read {config}: Permission denied. Run 'chmod 600"
+        f" {config}'.\n"
+    )
+    config.chmod(0o600)
+    assert user.rabb("list").returncode == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file away needs root")
+def test_config_of_other_owner_fix(user: User) -> None:
+    config = user.home / "config.toml"
+    config.write_text('week_start = "sunday"\n')
+    config.chmod(0o600)
+
+    result = user.rabb("list")
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"rabb: error: cannot read {config}: Permission denied. Run 'sudo chown"
+        f" nobody {config}', then 'chmod 600 {config}'.\n"
+    )

@@ -6,7 +6,9 @@ import pytest
 
 from rabb_cli.output import DEFAULT_WIDTH, MIN_WIDTH, terminal_width
 from tests.conftest import subprocess_env
-from tests.helpers import run_rabb
+from tests.helpers import run_rabb, write_config
+from tests.terminal import run_in_terminal
+from tests.test_posts_commands import strip_ansi
 
 COMMANDS = [
     ["list"],
@@ -82,3 +84,36 @@ def test_terminal_width_off_terminal(
 ) -> None:
     monkeypatch.setenv("COLUMNS", columns)
     assert terminal_width() == width
+
+
+def test_doctor_wraps_on_terminal(home: Path) -> None:
+    env = subprocess_env(RABB_PUBLISHER="outbox", TERM="xterm-256color")
+    env.pop("COLUMNS", None)
+    output = run_in_terminal(["doctor"], env, columns=60).decode()
+    lines = [strip_ansi(line) for line in output.splitlines()]
+    indent = " " * (8 + len("stuck_posts") + 2)
+    assert lines[0].startswith("ok      config       no config file at")
+    assert all(len(line.rstrip()) <= 60 for line in lines), lines
+    continued = [line for line in lines if line.startswith(indent)]
+    assert len(continued) >= 5, lines
+    assert all(line[len(indent)] != " " for line in continued), lines
+    assert len(lines) == 10 + len(continued)
+    assert lines[-1].startswith("9 checks: ")
+
+
+def test_doctor_piped_one_line_each(home: Path) -> None:
+    code, output = _output(["doctor"], "60")
+    lines = output.splitlines()
+    assert code == 0
+    assert len(lines) == 10
+    assert lines[3].startswith("warning database     no database at ")
+    assert lines[3].endswith("check RABB_HOME")
+
+
+def test_config_show_piped_unwrapped(home: Path) -> None:
+    address = "a-very-long-address-for-alerts@" + "long-domain-name-" * 4 + "x.com"
+    write_config(home, f'[alerts]\nemail = "{address}"\n')
+    code, output = _output(["config", "show"], "80")
+    [line] = [line for line in output.splitlines() if "alerts.email" in line]
+    assert code == 0
+    assert line.split() == ["alerts.email", address, "config.toml"]

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 from rabb_cli.dbfiles import names, permission_fix, unreadable_paths, unwritable_paths
 from rabb_cli.doctor.base import (
-    NO_CONFIG,
     Finding,
     Setup,
     duration,
     error,
+    no_config,
     ok,
     read_only,
     warning,
@@ -165,7 +165,7 @@ def check_stuck_posts(setup: Setup) -> Finding:
 
     config = setup.config
     if config is None:
-        return NO_CONFIG
+        return no_config(setup)
     lease = config.get("publish.lease")
     database = setup.paths.database
     if unreadable_paths(database):
