@@ -19,7 +19,7 @@ from datetime import date, tzinfo
 from typing import TYPE_CHECKING
 
 from rabb_cli.calendar import MONTH_NAMES, CalendarDay, CalendarMonth, CalendarPost
-from rabb_cli.output import STATUS_STYLES, make_console, printable
+from rabb_cli.output import STATUS_STYLES, make_console, printable, terminal_width
 from rabb_cli.status import PostStatus
 from rabb_cli.textwidth import cut, display_width, first_fitting
 from rabb_cli.timeparse import zone_name
@@ -35,7 +35,6 @@ STATUS_MARKERS = {
     PostStatus.PARTIAL: "~",
     PostStatus.FAILED: "F",
 }
-DEFAULT_WIDTH = 80
 # Lines for posts under the day number. When a day has more posts, the last line
 # becomes `+N more`.
 POST_LINES = 3
@@ -67,19 +66,6 @@ _MIDDLE = ("├", "┼", "┤")
 _BOTTOM = ("└", "┴", "┘")
 _HORIZONTAL = "─"
 _VERTICAL = "│"
-
-
-def terminal_width() -> int:
-    """Return the width to draw in: COLUMNS when set, the terminal's, or 80."""
-    columns = os.environ.get("COLUMNS", "").strip()
-    if columns.isdigit() and int(columns) > 0:
-        return int(columns)
-    try:
-        size = os.get_terminal_size(sys.stdout.fileno()).columns
-    except (AttributeError, OSError, ValueError):
-        size = 0
-    # A pseudo-terminal whose size was never set reports 0 columns.
-    return size if size > 0 else DEFAULT_WIDTH
 
 
 def print_calendar(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from rabb_cli.errors import ConfigError, InvalidInput
 from rabb_cli.paths import Paths, ensure_private_dir
@@ -30,6 +30,8 @@ class Setting:
     env: tuple[str, ...] = ()
     secret: bool = False
     choices: tuple[str, ...] = ()
+    # The largest value a count takes; larger values are typing mistakes.
+    maximum: int | None = None
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -90,6 +92,9 @@ SETTINGS: tuple[Setting, ...] = (
         "count",
         4,
         "attempts per post in all, the first try included",
+        # With backoff_max at 1h and max_lateness at 24h, even 100 attempts are
+        # more than a day of retries can use.
+        maximum=100,
     ),
     Setting(
         "publish.backoff_base",
@@ -120,6 +125,8 @@ SETTINGS: tuple[Setting, ...] = (
         "count",
         4,
         "posts published at the same time by one run",
+        # Each is an open connection to Late, which rate-limits far below this.
+        maximum=32,
     ),
     Setting(
         "publish.timeout",
@@ -216,7 +223,9 @@ def read_file(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except OSError as error:
-        raise ConfigError(f"cannot read {path}: {error.strerror}") from error
+        raise ConfigError(
+            f"cannot read {path}: {error.strerror}", _read_fix(path, error)
+        ) from error
     try:
         parsed = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
@@ -225,6 +234,23 @@ def read_file(path: Path) -> dict[str, Any]:
         ) from error
     _reject_unknown_keys(parsed, path)
     return parsed
+
+
+def _read_fix(path: Path, error: OSError) -> str:
+    """Return the command that makes config.toml readable again."""
+    if isinstance(error, IsADirectoryError):
+        return f"move the folder {path} away, because config.toml must be a file"
+    if not isinstance(error, PermissionError):
+        return f"check the file {path} and the disk it is on"
+    from rabb_cli.dbfiles import user_name
+
+    try:
+        owner = path.stat().st_uid
+    except OSError:
+        return f"check that you may open the folder {path.parent}"
+    if owner != os.geteuid():
+        return f"run 'sudo chown {user_name()} {path}', then 'chmod 600 {path}'"
+    return f"run 'chmod 600 {path}'"
 
 
 def update_config(
@@ -289,11 +315,13 @@ def convert(setting: Setting, value: Any, origin: str) -> Any:
         return converter(setting, value)
     except (InvalidInput, ValueError, TypeError) as error:
         detail = error.message if isinstance(error, InvalidInput) else str(error)
-        raise InvalidInput(
+        failure = InvalidInput(
             f"invalid value {_shown(setting, value)} for {setting.name} in {origin}"
             f" ({detail})",
             _expected(setting),
-        ) from error
+        )
+        failure.setting = f"{setting.name} in {origin}"
+        raise failure from error
 
 
 def _lookup(raw: dict[str, Any], name: str) -> tuple[bool, Any]:
@@ -363,18 +391,39 @@ def _set_in_document(document: Any, name: str, value: Any) -> None:
 
 
 def _shown(setting: Setting, value: Any) -> str:
-    return "(hidden)" if setting.secret else repr(value)
+    if setting.secret:
+        return "(hidden)"
+    if setting.kind == "url" and isinstance(value, str):
+        return repr(_without_userinfo(value))
+    return repr(value)
+
+
+def _without_userinfo(url: str) -> str:
+    """Return `url` with any `user:password@` part replaced by `***@`."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"***@{host}"))
 
 
 def _expected(setting: Setting) -> str:
     return {
         "zone": "use an IANA zone name such as 'Europe/Berlin'",
         "choice": f"use one of {', '.join(setting.choices)}",
-        "count": "use a whole number of at least 1",
+        "count": (
+            f"use a whole number from 1 to {setting.maximum}"
+            if setting.maximum
+            else "use a whole number of at least 1"
+        ),
         "duration": "use a duration such as '30s', '15m' or '24h'",
         "bool": "use true or false",
         "email": "use an address such as 'me@example.com'",
-        "url": "use an https URL (http only for 127.0.0.1 or localhost)",
+        "url": "use an https URL without 'user:password@' (http only for 127.0.0.1"
+        " or localhost)",
         "text": "use a non-empty string",
         "key": "copy the key again from the service's dashboard, as one line",
     }[setting.kind]
@@ -399,6 +448,8 @@ def _to_count(setting: Setting, value: Any) -> int:
     number = int(str(value).strip())
     if number < 1:
         raise ValueError("must be at least 1")
+    if setting.maximum is not None and number > setting.maximum:
+        raise ValueError(f"must be between 1 and {setting.maximum}")
     return number
 
 
@@ -441,7 +492,12 @@ def _to_url(setting: Setting, value: Any) -> str:
         raise ValueError("not an http or https URL")
     # The API key travels with every request, so plain http is allowed only to
     # this machine, as tests and local stand-ins use.
-    host = (urlsplit(text).hostname or "").lower()
+    parts = urlsplit(text)
+    if parts.username is not None or parts.password is not None:
+        # httpx would send them as Basic auth in place of the API key, and rabb
+        # prints this URL in `config show` and debug logs.
+        raise ValueError("it contains a user name or password")
+    host = (parts.hostname or "").lower()
     if text.startswith("http://") and host not in _LOOPBACK_HOSTS:
         raise ValueError("plain http would send the API key unencrypted")
     return text

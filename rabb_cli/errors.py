@@ -39,6 +39,8 @@ class InvalidInput(RabbError):
     """A value from the command line, stdin or config.toml that cannot be used."""
 
     exit_code = ExitCode.INVALID_INPUT
+    # The setting whose value is invalid, such as "late_api_key in config.toml".
+    setting: str | None = None
 
 
 class NotFound(InvalidInput):

@@ -6,6 +6,7 @@ escape sequence prints as written and cannot restyle or move the terminal.
 """
 
 import json
+import os
 import sys
 import unicodedata
 from datetime import UTC, datetime, tzinfo
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from rabb_cli.context import colour_enabled
 from rabb_cli.status import PostStatus
+from rabb_cli.textwidth import cut, display_width, fit
 from rabb_cli.timeparse import format_local, format_utc
 
 if TYPE_CHECKING:
@@ -36,6 +38,10 @@ MIN_LIST_TEXT_WIDTH = 10
 MAX_PLATFORMS_WIDTH = 24
 # The width of output that is not a terminal when a command turns wrapping off.
 UNWRAPPED_WIDTH = 100_000
+# The width when neither COLUMNS nor a terminal gives one.
+DEFAULT_WIDTH = 80
+# The narrowest width output is laid out in, even on a narrower terminal.
+MIN_WIDTH = 20
 # Bidirectional overrides can make text display in an order other than stored.
 _BIDI_CONTROLS = set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A))
 
@@ -52,13 +58,33 @@ def make_console(stderr: bool = False, *, wrap: bool = True) -> "Console":
     stream = sys.stderr if stderr else sys.stdout
     terminal = _is_terminal(stream)
     target: Any = stream if terminal else _LineEndTrimmer(stream)
-    width = None if terminal or wrap else UNWRAPPED_WIDTH
+    width = terminal_width(stream) if terminal or wrap else UNWRAPPED_WIDTH
     if colour_enabled(stream):
         return Console(file=target, highlight=False, width=width)
     # color_system=None drops every style, bold included, not just the colours.
     return Console(
         file=target, highlight=False, color_system=None, emoji=False, width=width
     )
+
+
+def terminal_width(stream: Any = None) -> int:
+    """Return the width to lay output out in: COLUMNS, the terminal's, or 80.
+
+    COLUMNS counts when it is a whole number of at least 1. Rich would take
+    `COLUMNS=0` as a width of 0 and print nothing, so 0, like a negative or
+    non-numeric value, falls back to the size of the terminal that `stream`
+    (stdout by default) writes to, and then to 80. A width under MIN_WIDTH is
+    raised to it, because narrower tables print blank lines or nothing at all.
+    """
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return max(int(columns), MIN_WIDTH)
+    try:
+        size = os.get_terminal_size((stream or sys.stdout).fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        size = 0
+    # A pseudo-terminal whose size was never set reports 0 columns.
+    return max(size, MIN_WIDTH) if size > 0 else DEFAULT_WIDTH
 
 
 def _is_terminal(stream: Any) -> bool:
@@ -104,6 +130,10 @@ def printable(text: str, *, one_line: bool = False) -> str:
     """
     if one_line:
         text = " ".join(text.split())
+    if text.isprintable():
+        # Python counts no control or format character as printable, so there
+        # is nothing to escape. This skips the loop for most texts.
+        return text
     out = []
     for char in text:
         code = ord(char)
@@ -182,55 +212,71 @@ def render_post_list(posts: list["Post"], zone: tzinfo) -> None:
     """Print posts as a table: id, status, local time, platforms and text.
 
     On a narrow terminal PLATFORMS goes first, then WHEN, so that ID, STATUS and
-    some text always fit.
+    some text always fit. The lines are laid out here and printed in one piece,
+    because a Rich table laid out every cell again and took seconds for 10,000
+    posts (bench/list_speed.py).
     """
-    from rich.table import Table
     from rich.text import Text
 
     console = make_console()
     if not posts:
         console.print("No posts match.")
         return
-    rows = [
-        {
-            "ID": Text(str(post.id)),
-            "STATUS": status_text(post.post_status),
-            "WHEN": Text(when_text(post, zone)),
-            "PLATFORMS": Text(printable(_selectors(post), one_line=True)),
-            "TEXT": Text(printable(post.text, one_line=True)),
-        }
-        for post in posts
-    ]
+    rows = [_list_row(post, zone) for post in posts]
     widths = _list_widths(rows)
     shown = _list_columns(widths, console.width)
-    # expand=True lets TEXT (the only column with a ratio) take whatever width is
-    # left, so the narrow columns are never squeezed first.
-    table = Table(box=None, pad_edge=False, header_style="bold", expand=True)
+    fixed = sum(widths[name] + 2 for name in shown if name != "TEXT")
+    widths["TEXT"] = max(console.width - fixed, 0)
+
+    header = _list_line({name: name for name in shown}, shown, widths)
+    lines = [header, *(_list_line(row, shown, widths) for row in rows)]
+    if console.color_system is None:
+        # Without styles Rich would only copy the text, at a cost per line.
+        console.file.write("\n".join(lines) + "\n")
+        return
+    table = Text("\n".join(lines), no_wrap=True, overflow="ignore")
+    table.stylize("bold", 0, len(header))
+    # STATUS is always the second column, after the right-aligned ids.
+    offset = len(header) + 1 + widths["ID"] + 2
+    for post, line in zip(posts, lines[1:], strict=True):
+        table.stylize(
+            STATUS_STYLES[post.post_status], offset, offset + widths["STATUS"]
+        )
+        offset += len(line) + 1
+    console.print(table, soft_wrap=True)
+
+
+def _list_row(post: "Post", zone: tzinfo) -> dict[str, str]:
+    return {
+        "ID": str(post.id),
+        "STATUS": post.post_status.label,
+        "WHEN": when_text(post, zone),
+        "PLATFORMS": printable(_selectors(post), one_line=True),
+        "TEXT": printable(post.text, one_line=True),
+    }
+
+
+def _list_line(row: dict[str, str], shown: list[str], widths: dict[str, int]) -> str:
+    """Return one line of the table: cells cut and padded, two spaces apart."""
+    cells = []
     for name in shown:
         if name == "TEXT":
-            table.add_column(name, no_wrap=True, overflow="ellipsis", ratio=1)
+            cells.append(cut(row[name], widths[name]))
+        elif name == "ID":
+            cells.append(row[name].rjust(widths[name]))
         else:
-            table.add_column(
-                name,
-                justify="right" if name == "ID" else "left",
-                no_wrap=True,
-                overflow="ellipsis",
-                min_width=widths[name],
-                max_width=widths[name],
-            )
-    for row in rows:
-        table.add_row(*(row[name] for name in shown))
-    console.print(table)
+            cells.append(fit(row[name], widths[name]))
+    return "  ".join(cells)
 
 
 def _selectors(post: "Post") -> str:
     return ", ".join(target.selector for target in post.targets)
 
 
-def _list_widths(rows: list[dict[str, Any]]) -> dict[str, int]:
+def _list_widths(rows: list[dict[str, str]]) -> dict[str, int]:
     """Return the width each column of `rows` needs, header included."""
     widths = {
-        name: max([len(name), *(row[name].cell_len for row in rows)])
+        name: max([len(name), *(display_width(row[name]) for row in rows)])
         for name in LIST_COLUMNS
     }
     widths["PLATFORMS"] = min(widths["PLATFORMS"], MAX_PLATFORMS_WIDTH)

@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.pool import NullPool
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
+from rabb_cli.dbfiles import names, permission_fix, unreadable_paths, unwritable_paths
 from rabb_cli.errors import NotFound, RabbError
 from rabb_cli.migrations import MIGRATIONS
 from rabb_cli.models import Post
@@ -74,23 +75,34 @@ class Store:
         statuses: Sequence[PostStatus] = (),
         start: datetime | None = None,
         end: datetime | None = None,
+        limit: int | None = None,
     ) -> list[Post]:
         """Return posts ordered by scheduled time, unscheduled ones last.
 
         `start` is inclusive and `end` exclusive. With either bound, posts without
-        a scheduled time are left out.
+        a scheduled time are left out. `limit` keeps the first posts of that order.
         """
-        query = select(Post)
-        if statuses:
-            query = query.where(col(Post.status).in_([s.value for s in statuses]))
-        if start is not None:
-            query = query.where(col(Post.scheduled_for) >= start)
-        if end is not None:
-            query = query.where(col(Post.scheduled_for) < end)
+        query = _filter_posts(select(Post), statuses, start, end)
         query = query.order_by(
             col(Post.scheduled_for).is_(None), col(Post.scheduled_for), col(Post.id)
         )
+        if limit is not None:
+            query = query.limit(limit)
         return list(session.exec(query).all())
+
+    def count_posts(
+        self,
+        session: Session,
+        *,
+        statuses: Sequence[PostStatus] = (),
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> int:
+        """Return how many posts `list_posts` returns without a limit."""
+        query = _filter_posts(
+            select(func.count()).select_from(Post), statuses, start, end
+        )
+        return int(session.exec(query).one())
 
     def list_scheduled_between(
         self,
@@ -119,6 +131,21 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _filter_posts(
+    query: Any,
+    statuses: Sequence[PostStatus],
+    start: datetime | None,
+    end: datetime | None,
+) -> Any:
+    if statuses:
+        query = query.where(col(Post.status).in_([s.value for s in statuses]))
+    if start is not None:
+        query = query.where(col(Post.scheduled_for) >= start)
+    if end is not None:
+        query = query.where(col(Post.scheduled_for) < end)
+    return query
 
 
 def open_store(database: Path) -> Store:
@@ -156,15 +183,9 @@ def database_error(database: Path, error: Exception) -> RabbError:
             " again",
         )
     if "readonly" in reason or "read-only" in reason:
-        return RabbError(
-            f"cannot write to the database {database}, which is read-only",
-            "check the permissions of the file and of its folder",
-        )
+        return _read_only_error(database)
     if "unable to open" in reason:
-        return RabbError(
-            f"cannot open the database {database}",
-            "check that its folder exists and that you may read and write it",
-        )
+        return _open_error(database)
     if "disk" in reason and "full" in reason:
         return RabbError(
             f"cannot write to the database {database}: the disk is full",
@@ -173,6 +194,35 @@ def database_error(database: Path, error: Exception) -> RabbError:
     return RabbError(
         f"cannot open the database {database} ({reason})",
         "check the file, or restore it from a backup",
+    )
+
+
+def _read_only_error(database: Path) -> RabbError:
+    blocked = unwritable_paths(database)
+    if blocked:
+        return RabbError(
+            f"cannot write to the database {database}: {names(blocked)}"
+            f" {'is' if len(blocked) == 1 else 'are'} read-only for you",
+            permission_fix(blocked),
+        )
+    return RabbError(
+        f"cannot write to the database {database}, which is read-only",
+        f"check the permissions of the file, of its {database.name}-wal and"
+        f" {database.name}-shm files and of its folder",
+    )
+
+
+def _open_error(database: Path) -> RabbError:
+    blocked = unreadable_paths(database) or unwritable_paths(database)
+    if blocked:
+        return RabbError(
+            f"cannot open the database {database}: permission denied on"
+            f" {names(blocked)}",
+            permission_fix(blocked),
+        )
+    return RabbError(
+        f"cannot open the database {database}",
+        "check that its folder exists and that you may read and write it",
     )
 
 

@@ -256,3 +256,83 @@ def test_base_url_needs_https(home: Path, value: str, accepted: bool) -> None:
         return
     with pytest.raises(InvalidInput, match="unencrypted"):
         load_config(resolve_paths(), environ=env)
+
+
+@pytest.mark.parametrize(
+    ("setting", "variable", "url"),
+    [
+        ("late_base_url", "LATE_BASE_URL", "http://user:pw-SECRET9@127.0.0.1:8080"),
+        ("late_base_url", "LATE_BASE_URL", "https://user:pw-SECRET9@zernio.com/api"),
+        ("resend_api_url", "RESEND_API_URL", "https://pw-SECRET9@api.resend.com"),
+        ("resend_api_url", "RESEND_API_URL", "https://:pw-SECRET9@api.resend.com"),
+    ],
+)
+def test_base_url_with_userinfo_rejected(
+    home: Path, setting: str, variable: str, url: str
+) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        load_config(resolve_paths(), environ={variable: url})
+    message = str(raised.value)
+    assert f"for {setting} in {variable}" in message
+    assert "user name or password" in message
+    assert "***@" in message
+    assert "SECRET9" not in message
+
+
+def test_userinfo_in_config_file_cli(home: Path) -> None:
+    url = "http://user:pw-SECRET9@127.0.0.1:8080"
+    write_config(home, f'late_base_url = "{url}"\n')
+    for command in (["config", "show"], ["--debug", "accounts"], ["doctor"]):
+        result = run_rabb(*command)
+        output = (result.stdout + result.stderr).decode()
+        assert "SECRET9" not in output
+        assert result.returncode != 0
+    result = run_rabb("config", "show")
+    assert result.returncode == 2
+    assert result.stdout == b""
+    assert result.stderr.decode().count("\n") == 1
+    assert "late_base_url in config.toml" in result.stderr.decode()
+
+
+def test_userinfo_rejected_by_update(home: Path) -> None:
+    path = home / "config.toml"
+    with pytest.raises(InvalidInput) as raised:
+        update_config(path, {"resend_api_url": "https://me:pw-SECRET9@api.resend.com"})
+    assert "SECRET9" not in str(raised.value)
+    assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "accepted"),
+    [
+        ("concurrency", 32, True),
+        ("concurrency", 33, False),
+        ("concurrency", 10000, False),
+        ("max_attempts", 100, True),
+        ("max_attempts", 101, False),
+        ("max_attempts", 1000000, False),
+    ],
+)
+def test_count_upper_bounds(home: Path, name: str, value: int, accepted: bool) -> None:
+    write_config(home, f"[publish]\n{name} = {value}\n")
+    if accepted:
+        assert load_config(resolve_paths()).get(f"publish.{name}") == value
+        return
+    maximum = 32 if name == "concurrency" else 100
+    with pytest.raises(InvalidInput) as raised:
+        load_config(resolve_paths())
+    assert str(raised.value) == (
+        f"invalid value {value} for publish.{name} in config.toml (must be between"
+        f" 1 and {maximum}). Use a whole number from 1 to {maximum}."
+    )
+
+
+def test_config_folder_named(cli: Cli, home: Path) -> None:
+    folder = home / "config.toml"
+    folder.mkdir(parents=True)
+    result = cli("list")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"rabb: error: cannot read {folder}: Is a directory. Move the folder"
+        f" {folder} away, because config.toml must be a file.\n"
+    )

@@ -325,6 +325,7 @@ def test_key_from_open_file(cli: Cli, home: Path, machine: Machine) -> None:
         assert found[name]["message"] == (
             "not checked, because the settings cannot be read"
         )
+        assert found[name]["fix"] == f"run 'chmod 600 {config_file}'"
     assert text.exit_code == result.exit_code == 1
     assert len(text.stdout.splitlines()) == len(CHECK_NAMES) + 1
     assert API_KEY not in text.stdout + text.stderr + result.stdout + result.stderr
@@ -466,7 +467,7 @@ def test_not_a_database(cli: Cli, home: Path, machine: Machine) -> None:
 
     assert found["database"]["status"] == "error"
     assert found["database"]["message"] == (
-        f"cannot read {database}: file is not a database"
+        f"{database} is damaged: file is not a database"
     )
     assert "restore it from a backup" in found["database"]["fix"]
     for name in ("schema", "last_run", "stuck_posts"):
@@ -775,3 +776,22 @@ def test_text_one_line_per_check(cli: Cli, home: Path, machine: Machine) -> None
     assert "error: two lines\\x1b[31m. Fix: run 'rabb run-due -v'" in last_run
     assert "\x1b" not in result.stdout
     assert lines[-1] == "9 checks: 7 ok, 1 warning, 1 error"
+
+
+def test_invalid_setting_named_by_others(
+    cli: Cli, home: Path, machine: Machine
+) -> None:
+    write_config(home, 'late_api_key = "two words"\n')
+
+    result, found = run_doctor(cli)
+
+    assert found["config"]["status"] == "error"
+    for name in ("late_key", "resend", "stuck_posts", "zone"):
+        assert found[name]["status"] == "warning"
+        assert found[name]["message"] == (
+            "not checked, because late_api_key in config.toml is invalid"
+        )
+        assert found[name]["fix"] == (
+            "copy the key again from the service's dashboard, as one line"
+        )
+    assert result.exit_code == 1

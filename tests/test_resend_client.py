@@ -210,3 +210,22 @@ def test_may_have_sent_verdicts(
         result = send(transport)
     assert not result.sent
     assert result.may_have_sent is may_have_sent
+
+
+@pytest.mark.parametrize(
+    ("status", "label"),
+    [
+        (429, "HTTP 429 Too Many Requests"),
+        (500, "HTTP 500 Internal Server Error"),
+        (503, "HTTP 503 Service Unavailable"),
+        (599, "HTTP 599"),
+    ],
+)
+def test_error_without_name_gets_reason(
+    transport: HttpxTransport, status: int, label: str
+) -> None:
+    answer = httpx.Response(status, json={"message": "slow down"})
+    with mock_resend() as router:
+        router.post("/emails").mock(return_value=answer)
+        result = send(transport)
+    assert result.error == f"{label}: slow down"

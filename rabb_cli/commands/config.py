@@ -69,7 +69,8 @@ def _render(path: str, rows: list[dict[str, Any]]) -> None:
 
     from rabb_cli.output import make_console
 
-    console = make_console()
+    # Into a pipe nothing is wrapped, so `grep` finds each setting on one line.
+    console = make_console(wrap=False)
     # soft_wrap keeps a long path on one line, so it can be copied whole.
     console.print(Text(f"Config file: {path}"), soft_wrap=True)
     table = Table(box=None, pad_edge=False, header_style="bold")

@@ -38,21 +38,36 @@ def doctor(
 
 
 def _print_lines(results: "list[CheckResult]") -> None:
+    """Print one line per check, wrapped under the message on a terminal.
+
+    Into a pipe each check stays on one line, so `grep` finds it whole.
+    """
+    from rich.table import Table
     from rich.text import Text
 
     from rabb_cli.output import make_console, printable
 
     console = make_console()
     width = max(len(result.name) for result in results)
+    grid = Table.grid()
+    grid.add_column(no_wrap=True, width=8)
+    grid.add_column(no_wrap=True, width=width + 2)
+    grid.add_column(overflow="fold")
     for result in results:
-        line = Text()
-        line.append(f"{result.status.value:<8}", style=STATUS_STYLES[result.status])
-        line.append(f"{result.name:<{width}}  ")
+        status = Text(result.status.value, style=STATUS_STYLES[result.status])
         message = printable(result.message, one_line=True)
-        line.append(message.rstrip(".") if result.fix else message)
+        line = Text(message.rstrip(".") if result.fix else message)
         if result.fix:
             line.append(f". Fix: {printable(result.fix, one_line=True)}")
-        console.print(line, soft_wrap=True)
+        if console.is_terminal:
+            grid.add_row(status, Text(result.name), line)
+        else:
+            status.pad_right(8 - len(status))
+            console.print(
+                status + Text(f"{result.name:<{width}}  ") + line, soft_wrap=True
+            )
+    if console.is_terminal:
+        console.print(grid)
     console.print(_summary(results), soft_wrap=True)
 
 

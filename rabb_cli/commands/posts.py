@@ -53,6 +53,16 @@ def list_posts(
             "--json", help="Print the posts as a JSON list instead of a table."
         ),
     ] = False,
+    limit: Annotated[
+        str | None,
+        typer.Option(
+            "--limit",
+            "-n",
+            metavar="N",
+            help="Show at most N posts, the first in the listed order (a number of"
+            " posts; default: all).",
+        ),
+    ] = None,
 ) -> None:
     """List posts in order of their scheduled time."""
     from rabb_cli.context import get_context
@@ -74,14 +84,49 @@ def list_posts(
             "give the earlier time to --from and the later one to --to",
         )
 
+    count = _parse_limit(limit) if limit is not None else None
+
     store = context.store
     with store.read() as session:
-        found = store.list_posts(session, statuses=statuses, start=lower, end=upper)
+        found = store.list_posts(
+            session, statuses=statuses, start=lower, end=upper, limit=count
+        )
+        if count is not None and len(found) == count:
+            total = store.count_posts(
+                session, statuses=statuses, start=lower, end=upper
+            )
+            _note_left_out(len(found), total)
     if json_output:
         print_json([post_to_json(post) for post in found])
     else:
         render_post_list(found, context.zone)
         _print_last_run(found)
+
+
+def _parse_limit(text: str) -> int:
+    from rabb_cli.errors import InvalidInput
+
+    try:
+        number = int(text.strip())
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise InvalidInput(
+            f"invalid --limit {text!r}: not a whole number of at least 1",
+            "give the number of posts to show, such as --limit 20",
+        )
+    # SQLite integers stop at 2**63 - 1, and no store contains that many posts.
+    return min(number, 2**63 - 1)
+
+
+def _note_left_out(shown: int, total: int) -> None:
+    """Say on stderr how many posts --limit left out, so pipes get posts only."""
+    if total > shown:
+        typer.echo(
+            f"Showing {shown:,} of {total:,} posts. Raise --limit, or narrow the"
+            " list with --from, --to or --status, to see the others.",
+            err=True,
+        )
 
 
 def _print_last_run(found: list["Post"]) -> None:

@@ -2,7 +2,7 @@
 
 `Setup` loads what several checks need (the settings, the installed timers, the
 zone) once, on first use. A check that cannot use the settings returns
-NO_CONFIG, because the config check already reports why.
+`no_config`, which names the setting to fix.
 """
 
 import sqlite3
@@ -71,9 +71,17 @@ def error(message: str, fix: str | None = None) -> Finding:
     return Finding(Status.ERROR, message, fix)
 
 
-NO_CONFIG = warning(
-    "not checked, because the settings cannot be read", "fix the config check first"
-)
+def no_config(setup: "Setup") -> Finding:
+    """Return the finding of a check that needs the settings, which did not load."""
+    failure = setup.config_or_error
+    setting = getattr(failure, "setting", None)
+    hint = failure.hint if isinstance(failure, RabbError) else None
+    if setting and hint:
+        return warning(f"not checked, because {setting} is invalid", hint)
+    return warning(
+        "not checked, because the settings cannot be read",
+        hint or f"fix {setup.paths.config_file}, as the config check says",
+    )
 
 
 @dataclass

@@ -127,7 +127,7 @@ def check_last_run(setup: Setup) -> Finding:
     """Check when run-due last ran, and that the timer has run it on time."""
     try:
         latest = _read_latest_run(setup.paths.database)
-    except (sqlite3.DatabaseError, ValueError):
+    except (sqlite3.DatabaseError, ValueError, PermissionError):
         return warning("not checked, because the database cannot be read")
     if latest is None:
         return _no_run(setup)

@@ -4,10 +4,10 @@ import stat
 from typing import TYPE_CHECKING
 
 from rabb_cli.doctor.base import (
-    NO_CONFIG,
     Finding,
     Setup,
     error,
+    no_config,
     ok,
     secret_names,
     warning,
@@ -44,7 +44,7 @@ def check_late_key(setup: Setup) -> Finding:
 
     config = setup.config
     if config is None:
-        return NO_CONFIG
+        return no_config(setup)
     if config.get("publish.publisher") == OUTBOX:
         return ok(
             "not applicable: the outbox publisher writes posts to files and never"
@@ -106,7 +106,7 @@ def check_resend(setup: Setup) -> Finding:
     """Check that the alert settings are complete and agree; sends no email."""
     config = setup.config
     if config is None:
-        return NO_CONFIG
+        return no_config(setup)
     recipient = config.get("alerts.email")
     switch = config.get("alerts.on_failure")
     enabled = switch if switch is not None else recipient is not None
@@ -169,7 +169,7 @@ def check_zone(setup: Setup) -> Finding:
 
     config = setup.config
     if config is None:
-        return NO_CONFIG
+        return no_config(setup)
     source = config.source("timezone")
     if source != "default":
         zone = setup.zone

@@ -3,17 +3,19 @@
 Every check opens the database read-only and never creates it.
 """
 
+import shlex
 import sqlite3
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rabb_cli.dbfiles import names, permission_fix, unreadable_paths, unwritable_paths
 from rabb_cli.doctor.base import (
-    NO_CONFIG,
     Finding,
     Setup,
     duration,
     error,
+    no_config,
     ok,
     read_only,
     warning,
@@ -30,11 +32,21 @@ MAX_NAMED_POSTS = 10
 def check_database(setup: Setup) -> Finding:
     """Check that the database file exists and passes `PRAGMA quick_check`."""
     database = setup.paths.database
+    # Checked first, because without search permission on the folder even
+    # exists() fails.
+    blocked = unreadable_paths(database)
+    if blocked:
+        return error(
+            f"cannot read {database}: permission denied on {names(blocked)}",
+            permission_fix(blocked),
+        )
     if not database.exists():
         return warning(
             f"no database at {database} yet; rabb creates it with the first post",
             "compose a post; if your posts are elsewhere, check RABB_HOME",
         )
+    if database.is_dir():
+        return error(f"{database} is a folder, not a database file", _move_fix())
     try:
         with read_only(database) as connection:
             rows = connection.execute("PRAGMA quick_check").fetchall()
@@ -51,23 +63,61 @@ def check_database(setup: Setup) -> Finding:
             f"{database} is damaged: {' '.join(problems[0].split())}{more}",
             _restore_fix(database),
         )
+    return _writable_finding(database)
+
+
+def _writable_finding(database: Path) -> Finding:
     size = database.stat().st_size
+    blocked = unwritable_paths(database)
+    if blocked:
+        return error(
+            f"{database} passed PRAGMA quick_check, but rabb cannot write"
+            f" {names(blocked)}, so no command can change a post",
+            permission_fix(blocked),
+        )
     return ok(f"{database} passed PRAGMA quick_check ({size:,} bytes)")
 
 
+# The SQLite errors that mean the file's content is damaged. Others, such as
+# SQLITE_CANTOPEN, come from permissions or the file system, where moving the
+# file away would only hide every post from rabb.
+_DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+
 def _unreadable(database: Path, failure: sqlite3.DatabaseError) -> Finding:
-    if getattr(failure, "sqlite_errorname", "") == "SQLITE_BUSY":
+    name = getattr(failure, "sqlite_errorname", "")
+    if name == "SQLITE_BUSY":
         return warning(
             f"{database} could not be checked: another process holds a lock on it",
             "run 'rabb doctor' again in a minute",
         )
-    return error(f"cannot read {database}: {failure}", _restore_fix(database))
+    if name.startswith(_DAMAGED):
+        return error(f"{database} is damaged: {failure}", _restore_fix(database))
+    # Even a read-only connection must create a missing -shm file of a WAL
+    # database, so a folder it cannot write makes the read fail.
+    blocked = unwritable_paths(database)
+    if blocked:
+        return error(
+            f"cannot read {database} ({failure}), because rabb cannot write"
+            f" {names(blocked)}",
+            permission_fix(blocked),
+        )
+    return error(
+        f"cannot read {database}: {failure}",
+        f"check that you may read and write {database}, its -wal and -shm files"
+        f" and its folder (ls -la {shlex.quote(str(database.parent))}); the"
+        " posts are still in the file",
+    )
 
 
 def _restore_fix(database: Path) -> str:
     backups = sorted(database.parent.glob(f"{database.name}.v*.bak"))
     if backups:
         return f"restore it from a backup such as {backups[-1]}, or move it away"
+    return _move_fix()
+
+
+def _move_fix() -> str:
     return "restore it from a backup, or move it away so that rabb starts a new one"
 
 
@@ -77,6 +127,8 @@ def check_schema(setup: Setup) -> Finding:
 
     database = setup.paths.database
     known = len(MIGRATIONS)
+    if unreadable_paths(database):
+        return warning("not checked, because the database cannot be read")
     if not database.exists():
         return ok(f"no database yet; rabb creates it at schema version {known}")
     try:
@@ -113,9 +165,11 @@ def check_stuck_posts(setup: Setup) -> Finding:
 
     config = setup.config
     if config is None:
-        return NO_CONFIG
+        return no_config(setup)
     lease = config.get("publish.lease")
     database = setup.paths.database
+    if unreadable_paths(database):
+        return warning("not checked, because the database cannot be read")
     if not database.exists():
         return ok("no database yet, so no post is stuck")
     try:

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from typing import Any
 
 import httpx
@@ -37,6 +38,9 @@ CONCURRENT_REQUEST = "concurrent_idempotent_requests"
 # The error type the SDK gives an exception raised by the transport.
 TRANSPORT_ERROR = "HttpClientError"
 MAX_MESSAGE_LENGTH = 300
+# The name the resend SDK (2.52, request.py) gives an error response without a
+# `name` field, whatever its status.
+SDK_DEFAULT_NAME = "InternalServerError"
 
 _sdk_lock = threading.Lock()
 
@@ -175,13 +179,25 @@ def _failure(error: ResendError) -> SendResult:
     may_have_sent = status >= 500 or status == 408 or in_process
     transient = status in TRANSIENT_STATUSES or may_have_sent
     headers = {key.lower(): value for key, value in (error.headers or {}).items()}
-    label = f"HTTP {status} {name}".rstrip()
     return SendResult(
-        error=_clip(f"{label}: {error.message}"),
+        error=_clip(f"{_error_label(status, name)}: {error.message}"),
         transient=transient,
         not_before=parse_retry_after(headers.get("retry-after"), datetime.now(UTC)),
         may_have_sent=may_have_sent,
     )
+
+
+def _error_label(status: int, name: str) -> str:
+    """Return a label such as `HTTP 422 validation_error`.
+
+    An error without a name of its own gets the HTTP reason phrase instead.
+    """
+    if name in ("", SDK_DEFAULT_NAME):
+        try:
+            name = HTTPStatus(status).phrase
+        except ValueError:
+            name = ""
+    return f"HTTP {status} {name}".rstrip()
 
 
 def _status(error: ResendError) -> int:
