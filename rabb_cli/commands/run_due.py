@@ -110,5 +110,8 @@ def _run_engine(
         render_report(report, context.zone, settings.max_attempts)
     if report.error is not None:
         raise report.error
+    if report.stopped_by is not None:
+        # The shell's convention for a process stopped by a signal.
+        raise typer.Exit(128 + report.stopped_by)
     if report.failed_posts():
         raise typer.Exit(ExitCode.POST_FAILED)

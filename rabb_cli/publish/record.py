@@ -12,7 +12,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from rabb_cli.models import MAX_WAIT_ON_LATE, Post, Target
-from rabb_cli.publish.backoff import check_time, next_attempt_time
+from rabb_cli.publish.backoff import (
+    check_time,
+    next_attempt_time,
+    unsent_backoff_step,
+)
 from rabb_cli.publish.late import Outcome, OutcomeKind, PublishRequest, TargetResult
 from rabb_cli.publish.report import Action, ClaimKind, DueKind, PostOutcome
 from rabb_cli.publish.settings import PublishSettings
@@ -226,8 +230,11 @@ class OutcomeRecorder:
         self, post: Post, claim: Claim, outcome: Outcome, now: datetime
     ) -> PostOutcome:
         """Plan another attempt after a transient failure, or give up after the last."""
+        deadline = self._deadline(post)
         # A 409 for a key still in process is Late's doing, so it costs no attempt.
-        spent = outcome.kind is not OutcomeKind.CONFLICT
+        # Nor does a failure that sent nothing, while a deadline bounds its retries.
+        unsent = outcome.not_sent and deadline is not None
+        spent = outcome.kind is not OutcomeKind.CONFLICT and not unsent
         attempt = claim.attempt if spent else claim.previous.attempts
         post.attempts = attempt
         _keep_unknown_markers(post, claim, outcome)
@@ -239,19 +246,24 @@ class OutcomeRecorder:
             post.late_status = None
         if spent and attempt >= self.settings.max_attempts:
             return self._give_up(post, claim, outcome, now)
-        deadline = self._deadline(post)
+        if unsent and deadline is not None and now >= deadline:
+            return self._unsent_too_long(post, claim, outcome, deadline, now)
         until = outcome.not_before
         if until is not None and deadline is not None and until > deadline:
             tried = f"attempt {attempt} of {self.settings.max_attempts} failed: "
             cause = f"{tried if spent else ''}{outcome.reason}"
             return self._out_of_time(post, claim, until, deadline, cause, now)
 
+        step = max(attempt, 1)
+        if unsent and post.scheduled_for is not None:
+            waited = now - post.scheduled_for
+            step = max(step, unsent_backoff_step(waited, self.settings.backoff_base))
         with self._rng_lock:
             # The backoff ends by the deadline, since preflight fails any later
             # attempt without sending it.
             post.next_attempt_at = next_attempt_time(
                 now,
-                max(attempt, 1),
+                step,
                 self.settings.backoff_base,
                 self.settings.backoff_max,
                 self.rng,
@@ -266,7 +278,27 @@ class OutcomeRecorder:
             reason=outcome.reason,
             next_attempt_at=post.next_attempt_at,
             attempt=attempt,
+            attempt_spent=spent,
         )
+
+    def _unsent_too_long(
+        self,
+        post: Post,
+        claim: Claim,
+        outcome: Outcome,
+        deadline: datetime,
+        now: datetime,
+    ) -> PostOutcome:
+        """End a post that could not be sent before its deadline, with the cause."""
+        lateness = format_duration(self.settings.max_lateness)
+        start = "not sent again" if post.outcome_unknown else "not published"
+        reason = (
+            f"{start}: every try until {_utc(deadline)}, max_lateness ({lateness})"
+            f" after it was due, failed before reaching Late: {outcome.reason}"
+        )
+        if post.outcome_unknown:
+            reason += f"; {UNKNOWN_OUTCOME_NOTE}"
+        return _end_failed(post, claim, redact(reason), now)
 
     def _give_up(
         self, post: Post, claim: Claim, outcome: Outcome, now: datetime
