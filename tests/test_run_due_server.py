@@ -246,3 +246,80 @@ def test_due_work_loads_engine(home: Path, fake_late: FakeLate) -> None:
     modules, completed = imported_modules("run-due", env=late_env(fake_late))
     assert completed.returncode == 0, completed.stderr
     assert {"httpx", "sqlmodel"} <= modules
+
+
+def unsent_rows(home: Path) -> list[tuple[str, int, str | None, str | None]]:
+    """Return (status, attempts, attempt_key, claimed_by) of each post not published."""
+    sql = (
+        "SELECT status, attempts, attempt_key, claimed_by FROM post"
+        " WHERE status != 'published' ORDER BY id"
+    )
+    return query(home / "rabb.db", sql)
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_signal_releases_unsent_posts(
+    home: Path, fake_late: FakeLate, stop_signal: signal.Signals
+) -> None:
+    """A stopped run records the requests in flight and leaves the rest unchanged."""
+    write_config(home, '[publish]\nconcurrency = 2\ntimeout = "60s"\n')
+    add_posts(home, 6)
+    release = threading.Event()
+    fake_late.script("POST", "/v1/posts", *[Reply(hold=release) for _ in range(6)])
+    env = late_env(fake_late)
+
+    process = start_rabb("run-due", env=env)
+    fake_late.wait_until(lambda: len(fake_late.creates()) == 2, timeout=30)
+    process.send_signal(stop_signal)
+    # The run waits for the two requests in flight before it stops.
+    time.sleep(0.5)
+    assert process.poll() is None
+    release.set()
+    stdout, stderr = process.communicate(timeout=30)
+
+    assert process.returncode == 128 + stop_signal
+    assert f"stopping on {stop_signal.name}".encode() in stderr
+    assert b"Cannot send a request" not in stderr
+    assert len(fake_late.creates()) == 2
+    assert len(fake_late.posts) == 2
+    assert stdout.count(b": PUBLISHED") == 2
+    statuses = [row[1] for row in post_rows(home)]
+    assert statuses.count("published") == 2
+    # The four posts never sent are as they were: no attempt, no key, no claim.
+    assert unsent_rows(home) == [("scheduled", 0, None, None)] * 4
+    run = query(home / "rabb.db", "SELECT status, error FROM run")
+    assert run == [("error", f"the run was stopped by {stop_signal.name}")]
+
+    after = run_rabb("run-due", env=env)
+    assert after.returncode == 0, after.stderr
+    assert after.stdout.count(b": PUBLISHED") == 4
+    assert len(fake_late.posts) == 6
+
+
+def test_second_signal_stops_at_once(home: Path, fake_late: FakeLate) -> None:
+    """A second signal stops the run; only the posts in flight may be unknown."""
+    write_config(home, '[publish]\nconcurrency = 2\ntimeout = "60s"\n')
+    add_posts(home, 6)
+    release = threading.Event()
+    fake_late.script("POST", "/v1/posts", *[Reply(hold=release) for _ in range(6)])
+    env = late_env(fake_late)
+
+    process = start_rabb("run-due", env=env)
+    fake_late.wait_until(lambda: len(fake_late.creates()) == 2, timeout=30)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    try:
+        process.communicate(timeout=30)
+    finally:
+        release.set()
+    assert process.returncode == 130
+
+    assert len(fake_late.creates()) == 2
+    rows = unsent_rows(home)
+    in_flight = [row for row in rows if row[1] == 1]
+    untouched = [row for row in rows if row[1] == 0]
+    assert len(in_flight) == 2
+    assert untouched == [("scheduled", 0, None, None)] * 4
+    # The posts whose request was in flight keep their key for a safe resend.
+    assert all(row[2] is not None for row in in_flight)
