@@ -493,33 +493,43 @@ def require_content_editable(post: Post) -> None:
     """
     if not post.outcome_unknown:
         return
+    raise InvalidInput(
+        f"the text, platforms and media of post {post.id} cannot change now:"
+        f" {unknown_outcome_cause(post)}",
+        f"{settle_hint(post)}; to publish other text, compose a new post",
+    )
+
+
+def unknown_outcome_cause(post: Post) -> str:
+    """Return why Late may have published a post whose outcome is unknown."""
     if post.late_unsettled:
-        cause = (
+        return (
             f"Late may still publish its post {post.late_post_id}, since a request"
             " to Late got no answer or Late had not finished publishing it"
         )
+    return (
+        "Late may already have published it, since the outcome of an attempt is unknown"
+    )
+
+
+def settle_hint(post: Post) -> str:
+    """Return the command that settles an unknown outcome, for the post's status."""
+    if post.late_unsettled:
         again = "asks Late to retry its post"
         recognized = "which Late never publishes twice"
     else:
-        cause = "Late may already have published it, since the outcome of an attempt"
-        cause += " is unknown"
         again = "sends the same content again"
         recognized = "which Late recognizes"
     if post.post_status is PostStatus.SCHEDULED:
-        settle = f"'rabb run-due' {again}, {recognized}"
-    elif post.post_status is PostStatus.DRAFT:
-        settle = f"schedule it again ('rabb schedule {post.id} --at now') to settle it"
-    elif post.attempt_key_expired(utc_now()):
-        settle = (
+        return f"'rabb run-due' {again}, {recognized}"
+    if post.post_status is PostStatus.DRAFT:
+        return f"schedule it again ('rabb schedule {post.id} --at now') to settle it"
+    if post.attempt_key_expired(utc_now()):
+        return (
             "check the post in Late; if it was not published there, 'rabb retry"
             f" {post.id} --confirm-unpublished' settles it"
         )
-    else:
-        settle = f"'rabb retry {post.id}' {again} to settle it"
-    raise InvalidInput(
-        f"the text, platforms and media of post {post.id} cannot change now: {cause}",
-        f"{settle}; to publish other text, compose a new post",
-    )
+    return f"'rabb retry {post.id}' {again} to settle it"
 
 
 def _content_of(post: Post) -> Content:

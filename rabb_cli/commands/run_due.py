@@ -98,6 +98,7 @@ def _run_engine(
     from rabb_cli.publish.render import render_report
     from rabb_cli.publish.report import report_to_json
     from rabb_cli.publish.settings import AlertSettings
+    from rabb_cli.publish.stopping import StopNow
 
     if dry_run:
         report = plan_run(context.store, settings, context.now())
@@ -107,7 +108,7 @@ def _run_engine(
             report = run_engine(
                 context.store, settings, context.paths, context.now, alerts
             )
-        except KeyboardInterrupt:
+        except StopNow:
             _stop_now()
     if json_output:
         print_json(report_to_json(report))

@@ -20,6 +20,10 @@ logger = logging.getLogger("rabb.publish")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+class StopNow(KeyboardInterrupt):
+    """A second stop signal: the run exits without waiting for its requests."""
+
+
 class StopRequest:
     """The signal that asked the current run to stop, shared by its threads."""
 
@@ -48,7 +52,7 @@ def stop_on_signals(request: StopRequest, wait_note: str) -> Iterator[None]:
 
     def handle(signal_number: int, frame: FrameType | None) -> None:
         if request.is_set():
-            raise KeyboardInterrupt
+            raise StopNow
         request.set(signal_number)
         name = signal.Signals(signal_number).name
         logger.warning("run stopping on %s", name)
