@@ -226,6 +226,20 @@ def check_deletable(post: Post) -> None:
         )
 
 
+def reject_unknown_delete(post: Post) -> None:
+    """Raise InvalidInput for a delete without --yes of a post Late may have published.
+
+    Deleting removes rabb's only record of the unanswered attempt, so a prompt's
+    "y" is not enough: the command must say --yes, and rabb warns as it deletes.
+    """
+    raise InvalidInput(
+        f"post {post.id} was not deleted: {unknown_outcome_cause(post)}, and"
+        " deleting it drops rabb's only record of that attempt",
+        f"settle it first: {settle_hint(post)}; to delete it anyway, run"
+        f" 'rabb delete {post.id} --yes'",
+    )
+
+
 def waiting_on_late(post: Post) -> bool:
     """Return whether Late has the post and may still publish it."""
     if not post.late_post_id:

@@ -220,11 +220,19 @@ def cancel(post_id: PostId, json_output: JsonOption = False) -> None:
     """
     from rabb_cli import posts
     from rabb_cli.context import get_context
-    from rabb_cli.output import post_to_json, print_json
+    from rabb_cli.output import post_to_json, print_json, warn
 
     post = posts.cancel_post(get_context().store, post_id)
+    if post.outcome_unknown:
+        # rabb sends nothing more, but an earlier attempt may be live already.
+        warn(
+            f"post {post.id}: {posts.unknown_outcome_cause(post)}; check Late, or"
+            f" {posts.settle_hint(post)}"
+        )
     if json_output:
         print_json(post_to_json(post))
+    elif post.outcome_unknown:
+        typer.echo(f"Post {post.id} is a draft again; rabb sends it no more.")
     else:
         typer.echo(f"Post {post.id} is a draft again; it will not be published.")
 
@@ -243,8 +251,10 @@ def delete(
     """Delete a post from the local store.
 
     A published copy stays online. Without --yes, rabb prompts on stderr and reads
-    the reply from stdin, even when stdin is not a terminal. Exit status: 0 when
-    the post is deleted, 1 when the reply is no, 2 when stdin ends without one.
+    the reply from stdin, even when stdin is not a terminal. A post whose outcome
+    is unknown (Late may have published it) is deleted only with --yes, with a
+    warning. Exit status: 0 when the post is deleted, 1 when the reply is no, 2
+    when stdin ends without one or --yes is missing for such a post.
     """
     from rabb_cli import posts
     from rabb_cli.context import get_context
@@ -254,6 +264,8 @@ def delete(
     with context.store.read() as session:
         post = context.store.get_post(session, post_id)
     posts.check_deletable(post)
+    if post.outcome_unknown and not yes:
+        posts.reject_unknown_delete(post)
     if not yes and not _confirm_delete(post):
         typer.echo(f"Post {post_id} kept; nothing was deleted.", err=True)
         raise typer.Exit(1)
@@ -263,6 +275,11 @@ def delete(
         warn(
             f"Late still has post {deleted.late_post_id} and may publish it; delete"
             " it in Late too if it must not go out"
+        )
+    elif deleted.outcome_unknown:
+        warn(
+            f"post {deleted.id}: {posts.unknown_outcome_cause(deleted)}; check Late"
+            " and delete it there if it must not go out"
         )
     if json_output:
         print_json(post_to_json(deleted))
