@@ -111,6 +111,8 @@ class OutcomeRecorder:
         """Change the claimed post by `outcome` and return its line of the report."""
         if outcome.other_post or claim.checks_other_post:
             outcome = results_for_targets(outcome, post.targets)
+        else:
+            outcome = _confirm_every_target(outcome, claim, post)
         kind = outcome.kind
         if kind is OutcomeKind.WAITING and not (
             outcome.late_post_id or post.late_post_id
@@ -467,6 +469,55 @@ def _note_late_post(post: Post, claim: Claim, outcome: Outcome) -> None:
         post.late_revision = post.revision
 
 
+def _confirm_every_target(outcome: Outcome, claim: Claim, post: Post) -> Outcome:
+    """Withhold "published" from a target that Late's answer has no result for.
+
+    An answer to a create or a retry may leave a platform out (or list none, or
+    another account). Such a target is not marked published without evidence:
+    the post waits, and the next run reads Late's post with GET /v1/posts/{id}.
+    When that read leaves the target out too, Late's post does not contain it,
+    so it was not published, and it ends FAILED.
+    """
+    if outcome.kind not in (OutcomeKind.PUBLISHED, OutcomeKind.PARTIAL):
+        return outcome
+    missing = [
+        target
+        for target in post.targets
+        if not _was_published(target)
+        and _matching_result(target, outcome.targets) is None
+    ]
+    if not missing:
+        return outcome
+    selectors = ", ".join(f"-p {target.selector}" for target in missing)
+    late_id = outcome.late_post_id or post.late_post_id
+    if claim.kind is not DueKind.CHECK:
+        return replace(
+            outcome,
+            kind=OutcomeKind.WAITING,
+            reason=f"Late reported the post {outcome.late_status} but gave no result"
+            f" for {selectors}, so rabb reads Late's post {late_id} to confirm it",
+        )
+    not_published = tuple(
+        TargetResult(
+            platform=target.platform,
+            account_id=target.account_id,
+            status=TargetStatus.FAILED,
+            error=f"not published: Late's post {late_id} has no result for this"
+            " platform and account",
+            error_category=NOT_SENT_CATEGORY,
+        )
+        for target in missing
+    )
+    published = any(r.status is TargetStatus.PUBLISHED for r in outcome.targets)
+    return replace(
+        outcome,
+        kind=OutcomeKind.PARTIAL if published else OutcomeKind.FAILED,
+        reason=f"not published to {selectors}: Late's post {late_id} has no result"
+        " for them; 'rabb retry' sends them",
+        targets=outcome.targets + not_published,
+    )
+
+
 def results_for_targets(outcome: Outcome, targets: Sequence[Target]) -> Outcome:
     """Turn the state of a duplicate's original Late post into this post's outcome.
 
@@ -603,7 +654,11 @@ def _matching_result(
         # A retry does not send a published target again, so only a result for
         # its own account can be about it.
         return None
-    return same_platform[0] if same_platform else None
+    # A result that names another account is not about this target.
+    for result in same_platform:
+        if not (target.account_id and result.account_id):
+            return result
+    return None
 
 
 def _was_published(target: Target) -> bool:
