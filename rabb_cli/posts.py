@@ -8,7 +8,7 @@ nothing and an edit never races a run that is publishing the post.
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from sqlmodel import Session
 
@@ -29,7 +29,7 @@ from rabb_cli.textrules import (
     parse_targets,
     require_text,
 )
-from rabb_cli.timeparse import format_duration
+from rabb_cli.timeparse import format_duration, format_local
 
 EDITABLE = (
     PostStatus.DRAFT,
@@ -213,17 +213,41 @@ def delete_post(store: Store, post_id: int) -> Post:
     return post
 
 
-def check_deletable(post: Post) -> None:
+def check_deletable(
+    post: Post, lease: timedelta | None = None, zone: tzinfo | None = None
+) -> None:
     """Raise InvalidInput while a run has claimed the post.
 
     A PUBLISHING post without a claim is waiting for Late to finish on its side.
-    Deleting it is allowed, because only the local copy goes.
+    Deleting it is allowed, because only the local copy goes. With `lease` and
+    `zone`, the error says when the next run takes over the claim of a stopped run.
     """
     if post.post_status is PostStatus.PUBLISHING and post.claimed_by is not None:
         raise InvalidInput(
             f"post {post.id} is being published right now, so it cannot be deleted",
-            f"wait for the run to finish, then check 'rabb show {post.id}'",
+            claimed_hint(post, lease, zone),
         )
+
+
+def lease_end(post: Post, lease: timedelta) -> datetime | None:
+    """Return when a run's claim on the post runs out, or None when unclaimed."""
+    if post.claimed_by is None or post.claimed_at is None:
+        return None
+    return post.claimed_at + lease
+
+
+def claimed_hint(
+    post: Post, lease: timedelta | None = None, zone: tzinfo | None = None
+) -> str:
+    """Return what to do about a post that a run has claimed."""
+    hint = f"wait for the run to finish, then check 'rabb show {post.id}'"
+    ends = lease_end(post, lease) if lease is not None else None
+    if ends is None or zone is None:
+        return hint
+    return (
+        f"{hint}; if no run is active (it was stopped), the next run takes the post"
+        f" over after {format_local(ends, zone, seconds=True)}"
+    )
 
 
 def reject_unknown_delete(post: Post) -> None:
@@ -460,7 +484,9 @@ def _require_schedulable_by_edit(post: Post) -> None:
         )
 
 
-def require_editable(post: Post) -> None:
+def require_editable(
+    post: Post, lease: timedelta | None = None, zone: tzinfo | None = None
+) -> None:
     status = post.post_status
     if status in EDITABLE:
         return
@@ -469,7 +495,7 @@ def require_editable(post: Post) -> None:
     elif post.claimed_by is None and post.late_post_id:
         raise _waiting_on_late_error(post, utc_now())
     else:
-        hint = f"wait for the run to finish, then check 'rabb show {post.id}'"
+        hint = claimed_hint(post, lease, zone)
     raise InvalidInput(
         f"post {post.id} is {status.label}, so it cannot be edited", hint
     )

@@ -274,10 +274,11 @@ def format_utc(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def format_local(instant: datetime, zone: tzinfo) -> str:
+def format_local(instant: datetime, zone: tzinfo, *, seconds: bool = False) -> str:
     """Return an instant as local wall time with the zone's abbreviation."""
     local = instant.astimezone(zone)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+    clock = f"{local:%H:%M:%S}" if seconds else f"{local:%H:%M}"
+    return f"{local:%Y-%m-%d} {clock} {local.tzname()}"
 
 
 def parse_when(

@@ -15,6 +15,7 @@ from rabb_cli.commands.common import (
 from rabb_cli.completion import complete_status
 
 if TYPE_CHECKING:
+    from rabb_cli.context import AppContext
     from rabb_cli.models import Post
 
 
@@ -116,8 +117,14 @@ def show(
     result on each platform and the commands that apply to it now.
     """
     from rabb_cli.context import get_context
-    from rabb_cli.output import post_to_json, print_json, render_post_detail
-    from rabb_cli.posts import next_commands
+    from rabb_cli.output import (
+        claim_rows,
+        iso,
+        post_to_json,
+        print_json,
+        render_post_detail,
+    )
+    from rabb_cli.posts import lease_end, next_commands
     from rabb_cli.publish.alerts import alert_rows, alert_state_to_json, alert_states
     from rabb_cli.publish.settings import AlertSettings
 
@@ -127,12 +134,17 @@ def show(
         post = store.get_post(session, post_id)
         alerts = alert_states(session, post_id)
     steps = next_commands(post)
+    lease_ends = lease_end(post, context.config.get("publish.lease"))
     if json_output:
         states = [alert_state_to_json(state) for state in alerts]
-        print_json({**post_to_json(post), "alerts": states, "next_commands": steps})
+        claim = {"claimed_at": iso(post.claimed_at), "lease_ends_at": iso(lease_ends)}
+        print_json(
+            {**post_to_json(post), **claim, "alerts": states, "next_commands": steps}
+        )
     else:
         settings = AlertSettings.from_config(context.config, context.zone)
-        rows = alert_rows(post, alerts, settings)
+        rows = claim_rows(post, lease_ends, context.zone)
+        rows += alert_rows(post, alerts, settings)
         render_post_detail(post, context.zone, steps, rows)
 
 
@@ -187,12 +199,11 @@ def edit(
         scheduled_for=resolve_at(at) if at is not None else None,
     )
     nothing_else = not (platform or media or no_media or text_for or at is not None)
+    # Checked here too, where the error can say when a stopped run's claim ends.
+    current = _editable_post(context, post_id)
     if text is not None:
         changes.text = resolve_text(text)
     elif nothing_else:
-        with context.store.read() as session:
-            current = context.store.get_post(session, post_id)
-        posts.require_editable(current)
         posts.require_content_editable(current)
         # Like compose: piped stdin (or none, from cron) is the new text, and an
         # editor opens only on a terminal.
@@ -211,6 +222,17 @@ def edit(
         )
     else:
         typer.echo(f"Post {post.id} updated.")
+
+
+def _editable_post(context: "AppContext", post_id: int) -> "Post":
+    """Return the post, or raise InvalidInput when its status rules out an edit."""
+    from rabb_cli import posts
+
+    with context.store.read() as session:
+        current = context.store.get_post(session, post_id)
+    lease = context.config.get("publish.lease")
+    posts.require_editable(current, lease, context.zone)
+    return current
 
 
 def cancel(post_id: PostId, json_output: JsonOption = False) -> None:
@@ -263,7 +285,7 @@ def delete(
     context = get_context()
     with context.store.read() as session:
         post = context.store.get_post(session, post_id)
-    posts.check_deletable(post)
+    posts.check_deletable(post, context.config.get("publish.lease"), context.zone)
     if post.outcome_unknown and not yes:
         posts.reject_unknown_delete(post)
     if not yes and not _confirm_delete(post):

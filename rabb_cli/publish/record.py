@@ -508,6 +508,8 @@ def _confirm_every_target(outcome: Outcome, claim: Claim, post: Post) -> Outcome
         )
         for target in missing
     )
+    # NOTE: when Late called its post partial, `rabb retry` asks Late to retry it,
+    # and Late's retry covers only the platforms its post has, not these targets.
     published = any(r.status is TargetStatus.PUBLISHED for r in outcome.targets)
     return replace(
         outcome,
