@@ -817,6 +817,36 @@ def test_too_late_fails_without_request(cli: Cli, late: respx.MockRouter) -> Non
     assert show(cli, post_id)["attempts"] == 0
 
 
+@pytest.mark.parametrize(
+    ("retry_after", "expected"),
+    [
+        (
+            "3620",
+            "wait until 2026-06-01 13:00:20 UTC, after the last time the post may"
+            " go out (2026-06-01 13:00:00 UTC, max_lateness 1h after it was due)",
+        ),
+        (
+            "3600.4",
+            "wait until 2026-06-01 13:00:00 UTC, just after the last time the post"
+            " may go out (max_lateness 1h after it was due)",
+        ),
+    ],
+    ids=["same-minute", "same-second"],
+)
+def test_wait_just_past_lateness_distinct(
+    cli: Cli, home: Path, late: respx.MockRouter, retry_after: str, expected: str
+) -> None:
+    """Two times that print alike to the minute get seconds, or no second time."""
+    write_config(home, '[publish]\nmax_lateness = "1h"\n')
+    post_id = schedule(cli, "Rate limited", "twitter")
+    route_creates(
+        late, error(429, "Too many requests", headers={"Retry-After": retry_after})
+    )
+    assert run_due(cli).exit_code == 3
+    reason = show(cli, post_id)["failure_reason"]
+    assert f"not published: Late asked rabb to {expected};" in reason
+
+
 def test_wait_past_lateness_fails_now(
     cli: Cli, home: Path, late: respx.MockRouter
 ) -> None:

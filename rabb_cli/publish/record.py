@@ -332,10 +332,16 @@ class OutcomeRecorder:
         """
         lateness = format_duration(self.settings.max_lateness)
         start = "not sent again" if post.outcome_unknown else "not published"
+        wait_text, deadline_text = _distinct_times(until, deadline)
+        if wait_text == deadline_text:
+            when = "just after"
+            limit = f"max_lateness {lateness} after it was due"
+        else:
+            when = "after"
+            limit = f"{deadline_text}, max_lateness {lateness} after it was due"
         reason = (
-            f"{start}: Late asked rabb to wait until {_utc(until)}, after the last"
-            f" time the post may go out ({_utc(deadline)}, max_lateness {lateness}"
-            f" after it was due); {cause}"
+            f"{start}: Late asked rabb to wait until {wait_text}, {when} the last"
+            f" time the post may go out ({limit}); {cause}"
         )
         if post.outcome_unknown:
             reason += f"; {UNKNOWN_OUTCOME_NOTE}"
@@ -388,6 +394,20 @@ class OutcomeRecorder:
 
 def _utc(instant: datetime) -> str:
     return format_local(instant, UTC)
+
+
+def _distinct_times(first: datetime, second: datetime) -> tuple[str, str]:
+    """Format two instants in UTC to the minute, or to the second where needed.
+
+    Two instants within the same minute would print alike, so they get seconds.
+    The texts are still equal when the instants are less than a second apart.
+    """
+    texts = (_utc(first), _utc(second))
+    if texts[0] != texts[1]:
+        return texts
+    return format_local(first, UTC, seconds=True), format_local(
+        second, UTC, seconds=True
+    )
 
 
 def _end_failed(post: Post, claim: Claim, reason: str, now: datetime) -> PostOutcome:
