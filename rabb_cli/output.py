@@ -357,7 +357,7 @@ def _detail_rows(post: "Post", zone: tzinfo) -> list[tuple[str, str]]:
 def claim_rows(
     post: "Post", lease_ends: datetime | None, zone: tzinfo
 ) -> list[tuple[str, str]]:
-    """Return the row that says which run holds the post and until when."""
+    """Return the row that names when a run claimed the post and when the claim ends."""
     if post.claimed_at is None or lease_ends is None:
         return []
     since = format_local(post.claimed_at, zone, seconds=True)

@@ -1130,7 +1130,7 @@ def run_like_cron(cli: Cli, post_id: int, step: timedelta) -> list[Result]:
 def test_unreachable_late_retries_until_lateness(
     cli: Cli, home: Path, late: respx.MockRouter, failure: Exception
 ) -> None:
-    """A failure before the request reached Late spends no attempt, up to the deadline."""
+    """A failure before reaching Late spends no attempt, up to the deadline."""
     write_config(home, '[publish]\nmax_lateness = "1h"\n')
     post_id = schedule(cli, "Offline a while", "twitter")
     route = route_creates(late, failure)

@@ -135,7 +135,7 @@ def test_killed_run_publishes_once_after_lease(home: Path, fake_late: FakeLate) 
 
     claimed = parse_time(claimed_at)
     assert claimed is not None
-    # `show` tells when the next run takes over the killed run's claim.
+    # `show` prints when the next run takes over the killed run's claim.
     shown = json.loads(run_rabb("show", str(post_id), "--json", env=env).stdout)
     lease_ends = claimed + timedelta(seconds=2)
     assert shown["lease_ends_at"] == lease_ends.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,4 +1,4 @@
-"""A "published" answer from Late that leaves out one of the post's targets.
+"""A "published" response from Late that leaves out one of the post's targets.
 
 Such a target is not marked published without evidence: the post waits and the
 next run reads Late's post. A target that Late's post has no result for ends FAILED.
@@ -55,7 +55,7 @@ def test_uncovered_target_not_published(
     assert post["status"] == "publishing"
     statuses = target_statuses(cli, post_id)
     assert statuses["bluesky"] != "published"
-    # Twitter is published only where the answer has a result for its account.
+    # Twitter is published only where the response has a result for its account.
     assert (statuses["twitter"] == "published") == bool(answer)
 
 

@@ -170,8 +170,8 @@ class Engine:
         self.token = f"run-{report.run_id}"
         logger.info("run %d started (publisher %s)", report.run_id, report.publisher)
         wait_note = (
-            "waiting for the requests in flight, for at most"
-            f" {format_duration(self.settings.timeout)}"
+            "waiting for the requests in flight, each of which times out after"
+            f" {format_duration(self.settings.timeout)} without a response"
         )
         try:
             with stop_on_signals(self.stop_request, wait_note):

@@ -490,9 +490,9 @@ def _note_late_post(post: Post, claim: Claim, outcome: Outcome) -> None:
 
 
 def _confirm_every_target(outcome: Outcome, claim: Claim, post: Post) -> Outcome:
-    """Withhold "published" from a target that Late's answer has no result for.
+    """Withhold "published" from a target that Late's response has no result for.
 
-    An answer to a create or a retry may leave a platform out (or list none, or
+    A response to a create or a retry may leave a platform out (or list none, or
     another account). Such a target is not marked published without evidence:
     the post waits, and the next run reads Late's post with GET /v1/posts/{id}.
     When that read leaves the target out too, Late's post does not contain it,

@@ -1,10 +1,10 @@
 """Stopping a run on SIGINT or SIGTERM without losing a post or guessing its outcome.
 
-The first signal asks the run to stop: no post is claimed after it, a post claimed
-but not sent yet is released unchanged, and each request already in flight is
-awaited (for at most publish.timeout) so that its outcome is recorded. A second
-signal stops at once, and only the posts with a request in flight are then left
-with an unknown outcome, for a later run to settle.
+The first signal stops the run from claiming more posts. A post claimed but not
+sent yet is released unchanged. Each request already in flight is awaited so that
+its outcome is recorded, and httpx ends one after publish.timeout of silence. A
+second signal stops at once, and only the posts with a request in flight are then
+left with an unknown outcome, for a later run to settle.
 """
 
 import logging
