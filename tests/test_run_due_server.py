@@ -7,6 +7,7 @@ SIGKILL while its request is in flight. The cheap path runs when nothing is due.
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -261,19 +262,49 @@ def unsent_rows(home: Path) -> list[tuple[str, int, str | None, str | None]]:
     return query(home / "rabb.db", sql)
 
 
+def start_held_run(
+    home: Path, fake_late: FakeLate, release: threading.Event, env: dict[str, str]
+) -> "subprocess.Popen[bytes]":
+    """Start a run over 6 due posts, 2 at a time, with Late holding each create.
+
+    Returns once the first 2 creates reached Late and wait for `release`.
+    """
+    write_config(home, '[publish]\nconcurrency = 2\ntimeout = "60s"\n')
+    add_posts(home, 6)
+    fake_late.script("POST", "/v1/posts", *[Reply(hold=release) for _ in range(6)])
+    process = start_rabb("run-due", env=env)
+    fake_late.wait_until(lambda: len(fake_late.creates()) == 2, timeout=30)
+    return process
+
+
+def test_refused_connection_spends_no_attempt(home: Path) -> None:
+    """A real refused connection to 127.0.0.1 costs the post no attempt."""
+    [post_id] = add_posts(home, 1)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # Nothing listens on the port once the probe is closed.
+    env = subprocess_env(LATE_API_KEY=API_KEY, LATE_BASE_URL=f"http://127.0.0.1:{port}")
+
+    result = run_rabb("run-due", env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"post {post_id}: RETRY".encode() in result.stdout
+    assert b"costing no attempt: cannot resolve -p twitter" in result.stdout
+    assert b"ConnectError" in result.stdout
+    _, status, attempts, _ = post_rows(home)[0]
+    assert (status, attempts) == ("scheduled", 0)
+    key = query(home / "rabb.db", "SELECT attempt_key FROM post")
+    assert key == [(None,)]
+
+
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_signal_releases_unsent_posts(
     home: Path, fake_late: FakeLate, stop_signal: signal.Signals
 ) -> None:
     """A stopped run records the requests in flight and leaves the rest unchanged."""
-    write_config(home, '[publish]\nconcurrency = 2\ntimeout = "60s"\n')
-    add_posts(home, 6)
     release = threading.Event()
-    fake_late.script("POST", "/v1/posts", *[Reply(hold=release) for _ in range(6)])
     env = late_env(fake_late)
-
-    process = start_rabb("run-due", env=env)
-    fake_late.wait_until(lambda: len(fake_late.creates()) == 2, timeout=30)
+    process = start_held_run(home, fake_late, release, env)
     process.send_signal(stop_signal)
     # The run waits for the two requests in flight before it stops.
     time.sleep(0.5)
@@ -302,14 +333,9 @@ def test_signal_releases_unsent_posts(
 
 def test_second_signal_stops_at_once(home: Path, fake_late: FakeLate) -> None:
     """A second signal stops the run; only the posts in flight may be unknown."""
-    write_config(home, '[publish]\nconcurrency = 2\ntimeout = "60s"\n')
-    add_posts(home, 6)
     release = threading.Event()
-    fake_late.script("POST", "/v1/posts", *[Reply(hold=release) for _ in range(6)])
     env = late_env(fake_late)
-
-    process = start_rabb("run-due", env=env)
-    fake_late.wait_until(lambda: len(fake_late.creates()) == 2, timeout=30)
+    process = start_held_run(home, fake_late, release, env)
     process.send_signal(signal.SIGINT)
     time.sleep(0.3)
     process.send_signal(signal.SIGINT)

@@ -725,7 +725,8 @@ def run_due(
         report = engine.run()
     finally:
         publisher.close()
-    if alerts is not None:
+    if alerts is not None and report.stopped_by is None:
+        # A stopped run sends no email: the alerts stay queued for the next run.
         report.alerts = send_alerts(store, alerts, report, settings.lease, clock)
     return report
 
