@@ -5,6 +5,10 @@ sent yet is released unchanged. Each request already in flight is awaited so tha
 its outcome is recorded, and httpx ends one after publish.timeout of silence. A
 second signal stops at once, and only the posts with a request in flight are then
 left with an unknown outcome, for a later run to settle.
+
+NOTE: a thread that sleeps for Late's rate limit (RateLimitPacer, up to 60 s) is
+not woken by the first signal, so it sends its post after the sleep, and the run
+records that outcome before it stops.
 """
 
 import logging
