@@ -362,8 +362,9 @@ def _detail_rows(post: "Post", zone: tzinfo) -> list[tuple[str, str]]:
         rows.append(("Attempts", str(post.attempts)))
     if post.failures:
         rows.append(("Failures", str(post.failures)))
-    if post.next_attempt_at:
-        # A PUBLISHING post that no run has claimed waits for a check on Late.
+    if post.next_attempt_at and not post.claimed_by:
+        # A claimed post is due when its claim runs out, not at its old next
+        # attempt. A PUBLISHING post that no run has claimed waits for a check.
         waiting = post.post_status is PostStatus.PUBLISHING and not post.claimed_by
         label = "Next check" if waiting else "Next attempt"
         rows.append((label, _local_and_utc(post.next_attempt_at, zone)))
@@ -397,6 +398,23 @@ def _detail_rows(post: "Post", zone: tzinfo) -> list[tuple[str, str]]:
         rows.append(("Late post id", post.late_post_id))
     rows.append(("Created", _local_and_utc(post.created_at, zone)))
     return rows
+
+
+def claim_rows(
+    post: "Post", lease_ends: datetime | None, zone: tzinfo
+) -> list[tuple[str, str]]:
+    """Return the row that names when a run claimed the post and when the claim ends."""
+    if post.claimed_at is None or lease_ends is None:
+        return []
+    since = format_local(post.claimed_at, zone, seconds=True)
+    ends = format_local(lease_ends, zone, seconds=True)
+    return [
+        (
+            "Claimed",
+            f"by a run since {since}; if that run stopped, the next run after"
+            f" {ends} ({format_utc(lease_ends)}) takes the post over",
+        )
+    ]
 
 
 def _local_and_utc(value: datetime | None, zone: tzinfo) -> str:

@@ -8,7 +8,7 @@ nothing and an edit never races a run that is publishing the post.
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from sqlmodel import Session
 
@@ -30,7 +30,7 @@ from rabb_cli.textrules import (
     parse_targets,
     require_text,
 )
-from rabb_cli.timeparse import format_duration
+from rabb_cli.timeparse import format_duration, format_local
 
 EDITABLE = (
     PostStatus.DRAFT,
@@ -218,17 +218,55 @@ def delete_post(store: Store, post_id: int) -> Post:
     return post
 
 
-def check_deletable(post: Post) -> None:
+def check_deletable(
+    post: Post, lease: timedelta | None = None, zone: tzinfo | None = None
+) -> None:
     """Raise InvalidInput while a run has claimed the post.
 
     A PUBLISHING post without a claim is waiting for Late to finish on its side.
-    Deleting it is allowed, because only the local copy goes.
+    Deleting it is allowed, because only the local copy goes. With `lease` and
+    `zone`, the error says when the next run takes over the claim of a stopped run.
     """
     if post.post_status is PostStatus.PUBLISHING and post.claimed_by is not None:
         raise InvalidInput(
             f"post {post.id} is being published right now, so it cannot be deleted",
-            f"wait for the run to finish, then check 'rabb show {post.id}'",
+            claimed_hint(post, lease, zone),
         )
+
+
+def lease_end(post: Post, lease: timedelta) -> datetime | None:
+    """Return when a run's claim on the post runs out, or None when unclaimed."""
+    if post.claimed_by is None or post.claimed_at is None:
+        return None
+    return post.claimed_at + lease
+
+
+def claimed_hint(
+    post: Post, lease: timedelta | None = None, zone: tzinfo | None = None
+) -> str:
+    """Return what to do about a post that a run has claimed."""
+    hint = f"wait for the run to finish, then check 'rabb show {post.id}'"
+    ends = lease_end(post, lease) if lease is not None else None
+    if ends is None or zone is None:
+        return hint
+    return (
+        f"{hint}; if no run is active (it was stopped), the next run takes the post"
+        f" over after {format_local(ends, zone, seconds=True)}"
+    )
+
+
+def reject_unknown_delete(post: Post) -> None:
+    """Raise InvalidInput for a delete without --yes of a post Late may have published.
+
+    Deleting removes rabb's only record of the unanswered attempt, so a prompt's
+    "y" is not enough: the command must say --yes, and rabb warns as it deletes.
+    """
+    raise InvalidInput(
+        f"post {post.id} was not deleted: {unknown_outcome_cause(post)}, and"
+        " deleting it drops rabb's only record of that attempt",
+        f"settle it first: {settle_hint(post)}; to delete it anyway, run"
+        f" 'rabb delete {post.id} --yes'",
+    )
 
 
 def waiting_on_late(post: Post) -> bool:
@@ -451,7 +489,9 @@ def _require_schedulable_by_edit(post: Post) -> None:
         )
 
 
-def require_editable(post: Post) -> None:
+def require_editable(
+    post: Post, lease: timedelta | None = None, zone: tzinfo | None = None
+) -> None:
     status = post.post_status
     if status in EDITABLE:
         return
@@ -460,7 +500,7 @@ def require_editable(post: Post) -> None:
     elif post.claimed_by is None and post.late_post_id:
         raise _waiting_on_late_error(post, utc_now())
     else:
-        hint = f"wait for the run to finish, then check 'rabb show {post.id}'"
+        hint = claimed_hint(post, lease, zone)
     raise InvalidInput(
         f"post {post.id} is {status.label}, so it cannot be edited", hint
     )
@@ -498,33 +538,43 @@ def require_content_editable(post: Post) -> None:
     """
     if not post.outcome_unknown:
         return
+    raise InvalidInput(
+        f"the text, platforms and media of post {post.id} cannot change now:"
+        f" {unknown_outcome_cause(post)}",
+        f"{settle_hint(post)}; to publish other text, compose a new post",
+    )
+
+
+def unknown_outcome_cause(post: Post) -> str:
+    """Return why Late may have published a post whose outcome is unknown."""
     if post.late_unsettled:
-        cause = (
+        return (
             f"Late may still publish its post {post.late_post_id}, since a request"
             " to Late got no answer or Late had not finished publishing it"
         )
+    return (
+        "Late may already have published it, since the outcome of an attempt is unknown"
+    )
+
+
+def settle_hint(post: Post) -> str:
+    """Return the command that settles an unknown outcome, for the post's status."""
+    if post.late_unsettled:
         again = "asks Late to retry its post"
         recognized = "which Late never publishes twice"
     else:
-        cause = "Late may already have published it, since the outcome of an attempt"
-        cause += " is unknown"
         again = "sends the same content again"
         recognized = "which Late recognizes"
     if post.post_status is PostStatus.SCHEDULED:
-        settle = f"'rabb run-due' {again}, {recognized}"
-    elif post.post_status is PostStatus.DRAFT:
-        settle = f"schedule it again ('rabb schedule {post.id} --at now') to settle it"
-    elif post.attempt_key_expired(utc_now()):
-        settle = (
+        return f"'rabb run-due' {again}, {recognized}"
+    if post.post_status is PostStatus.DRAFT:
+        return f"schedule it again ('rabb schedule {post.id} --at now') to settle it"
+    if post.attempt_key_expired(utc_now()):
+        return (
             "check the post in Late; if it was not published there, 'rabb retry"
             f" {post.id} --confirm-unpublished' settles it"
         )
-    else:
-        settle = f"'rabb retry {post.id}' {again} to settle it"
-    raise InvalidInput(
-        f"the text, platforms and media of post {post.id} cannot change now: {cause}",
-        f"{settle}; to publish other text, compose a new post",
-    )
+    return f"'rabb retry {post.id}' {again} to settle it"
 
 
 def _content_of(post: Post) -> Content:

@@ -302,7 +302,7 @@ def format_utc(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def format_local(instant: datetime, zone: tzinfo) -> str:
+def format_local(instant: datetime, zone: tzinfo, *, seconds: bool = False) -> str:
     """Return an instant as local wall time with the zone's abbreviation.
 
     A zone such as `TZ=UTC+5` is called UTC but is not at UTC, so its offset
@@ -315,7 +315,8 @@ def format_local(instant: datetime, zone: tzinfo) -> str:
         sign = "-" if offset < timedelta() else "+"
         hours, minutes = divmod(int(abs(offset).total_seconds()) // 60, 60)
         name += f"{sign}{hours:02d}:{minutes:02d}"
-    return f"{local:%Y-%m-%d %H:%M} {name}"
+    clock = f"{local:%H:%M:%S}" if seconds else f"{local:%H:%M}"
+    return f"{local:%Y-%m-%d} {clock} {name}"
 
 
 def parse_when(

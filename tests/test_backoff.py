@@ -15,6 +15,7 @@ from rabb_cli.publish.backoff import (
     parse_rate_limit_reset,
     parse_retry_after,
     server_wait,
+    unsent_backoff_step,
 )
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -145,3 +146,16 @@ def test_far_http_date_capped() -> None:
 def test_near_http_date_kept() -> None:
     near = format_datetime(NOW + timedelta(minutes=5), usegmt=True)
     assert parse_retry_after(near, NOW) == NOW + timedelta(minutes=5)
+
+
+def test_unsent_step_grows_with_wait() -> None:
+    base = timedelta(seconds=30)
+    assert unsent_backoff_step(timedelta(), base) == 1
+    assert unsent_backoff_step(timedelta(seconds=30), base) == 1
+    assert unsent_backoff_step(timedelta(seconds=60), base) == 2
+    assert unsent_backoff_step(timedelta(minutes=4), base) == 4
+    # The delay ceiling of that step, base * 2**(step - 1), never exceeds the wait.
+    for minutes in (1, 3, 7, 30, 90):
+        waited = timedelta(minutes=minutes)
+        step = unsent_backoff_step(waited, base)
+        assert base * 2 ** (step - 1) <= waited

@@ -409,6 +409,18 @@ def test_delete_unsettled_warns(cli: Cli, late: respx.MockRouter) -> None:
     assert "Late still has post late-2 and may publish it" in result.stderr
 
 
+def test_delete_unsettled_needs_yes(cli: Cli, late: respx.MockRouter) -> None:
+    post_id, _ = make_partial(cli, late)
+    assert retry(cli, str(post_id)).exit_code == 0
+    late.post("/posts/late-2/retry").mock(side_effect=httpx.ReadTimeout("no answer"))
+    run_due(cli)
+    result = cli("delete", str(post_id), stdin=b"y\n")
+    assert result.exit_code == 2
+    assert "Late may still publish its post late-2" in result.stderr
+    assert f"run 'rabb delete {post_id} --yes'" in result.stderr
+    assert cli("show", str(post_id)).exit_code == 0
+
+
 def test_killed_late_retry_sent_again(
     cli: Cli, home: Path, late: respx.MockRouter
 ) -> None:

@@ -162,13 +162,14 @@ def test_retry_after_seconds(cli: Cli, late: respx.MockRouter) -> None:
     result = run_due(cli)
     assert result.exit_code == 0
     assert re.fullmatch(
-        rf"post {post_id}: RETRY at 2026-06-01 12:10 UTC after attempt 1 of 4 failed:"
+        rf"post {post_id}: RETRY at 2026-06-01 12:10 UTC, costing no attempt:"
         r" HTTP 429 Too Many Requests: Too many requests\n",
         result.stdout,
     )
     post = show(cli, post_id)
     assert post["status"] == "scheduled"
-    assert post["attempts"] == 1
+    # A 429 proves Late created nothing, so it spends no attempt.
+    assert post["attempts"] == 0
     assert at_time(post["next_attempt_at"]) >= NOW + timedelta(seconds=600)
     assert post["last_error"] == "HTTP 429 Too Many Requests: Too many requests"
     # A 429 proves Late stored nothing, so the outcome is known.
@@ -249,7 +250,7 @@ def test_gives_up_after_max_attempts(cli: Cli, late: respx.MockRouter) -> None:
 
 def test_rescheduled_draft_gets_all_attempts(cli: Cli, late: respx.MockRouter) -> None:
     post_id = schedule(cli, "Again later", "twitter")
-    route_creates(late, error(429, "slow"))
+    route_creates(late, error(408, "slow"))
     run_due(cli)
     assert show(cli, post_id)["attempts"] == 1
     assert cli("cancel", str(post_id)).exit_code == 0
@@ -264,13 +265,13 @@ def test_rescheduled_draft_gets_all_attempts(cli: Cli, late: respx.MockRouter) -
 def test_max_attempts_from_config(cli: Cli, home: Path, late: respx.MockRouter) -> None:
     write_config(home, "[publish]\nmax_attempts = 2\n")
     post_id = schedule(cli, "Twice", "twitter")
-    route_creates(late, httpx.ConnectError("refused"))
+    route_creates(late, error(408, "Request Timeout"))
     assert run_due(cli).exit_code == 0
     result = run_due(cli, at=NOW + timedelta(hours=1))
     assert result.exit_code == 3
     post = show(cli, post_id)
     assert post["status"] == "failed"
-    assert "cannot connect to Late" in post["failure_reason"]
+    assert "gave up after 2 attempts: HTTP 408" in post["failure_reason"]
     # Nothing ever reached Late, so there is no unknown outcome to warn about.
     assert "unknown" not in post["failure_reason"]
     assert post["outcome_unknown"] is False
@@ -816,6 +817,36 @@ def test_too_late_fails_without_request(cli: Cli, late: respx.MockRouter) -> Non
     assert show(cli, post_id)["attempts"] == 0
 
 
+@pytest.mark.parametrize(
+    ("retry_after", "expected"),
+    [
+        (
+            "3620",
+            "wait until 2026-06-01 13:00:20 UTC, after the last time the post may"
+            " go out (2026-06-01 13:00:00 UTC, max_lateness 1h after it was due)",
+        ),
+        (
+            "3600.4",
+            "wait until 2026-06-01 13:00:00 UTC, just after the last time the post"
+            " may go out (max_lateness 1h after it was due)",
+        ),
+    ],
+    ids=["same-minute", "same-second"],
+)
+def test_wait_just_past_lateness_distinct(
+    cli: Cli, home: Path, late: respx.MockRouter, retry_after: str, expected: str
+) -> None:
+    """Two times that print alike to the minute get seconds, or no second time."""
+    write_config(home, '[publish]\nmax_lateness = "1h"\n')
+    post_id = schedule(cli, "Rate limited", "twitter")
+    route_creates(
+        late, error(429, "Too many requests", headers={"Retry-After": retry_after})
+    )
+    assert run_due(cli).exit_code == 3
+    reason = show(cli, post_id)["failure_reason"]
+    assert f"not published: Late asked rabb to {expected};" in reason
+
+
 def test_wait_past_lateness_fails_now(
     cli: Cli, home: Path, late: respx.MockRouter
 ) -> None:
@@ -830,8 +861,7 @@ def test_wait_past_lateness_fails_now(
     reason = (
         "not published: Late asked rabb to wait until 2026-06-01 14:00 UTC, after"
         " the last time the post may go out (2026-06-01 13:00 UTC, max_lateness 1h"
-        " after it was due); attempt 1 of 4 failed: HTTP 429 Too Many Requests: Too"
-        " many requests"
+        " after it was due); HTTP 429 Too Many Requests: Too many requests"
     )
     assert result.stdout == f"post {post_id}: FAILED {reason}\n"
     stored = show(cli, post_id)
@@ -907,11 +937,11 @@ def test_too_late_after_error_names_it(
     """A post that runs out of time between attempts names the error, not sleep."""
     write_config(home, '[publish]\nmax_lateness = "1h"\n')
     post_id = schedule(cli, "Unlucky", "twitter")
-    route = route_creates(late, error(429, "Slow down"))
+    route = route_creates(late, error(408, "Slow down"))
     assert run_due(cli).exit_code == 0
 
     plan = run_due(cli, "--dry-run", at=NOW + timedelta(hours=2))
-    assert "; attempt 1 had failed: HTTP 429 Too Many Requests: Slow down" in (
+    assert "; attempt 1 had failed: HTTP 408 Request Timeout: Slow down" in (
         plan.stdout
     )
     result = run_due(cli, at=NOW + timedelta(hours=2))
@@ -919,7 +949,29 @@ def test_too_late_after_error_names_it(
     assert route.call_count == 1
     assert show(cli, post_id)["failure_reason"] == (
         "not published in time: it was due 2h ago, more than max_lateness (1h), and"
-        " attempt 1 of 4 had failed: HTTP 429 Too Many Requests: Slow down"
+        " attempt 1 of 4 had failed: HTTP 408 Request Timeout: Slow down"
+    )
+
+
+def test_too_late_after_429_names_it(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    """A post held back by 429s until too late names the 429, with no attempt."""
+    write_config(home, '[publish]\nmax_lateness = "1h"\n')
+    post_id = schedule(cli, "Rate limited", "twitter")
+    route = route_creates(late, error(429, "Slow down"))
+    assert run_due(cli).exit_code == 0
+    assert show(cli, post_id)["attempts"] == 0
+
+    plan = run_due(cli, "--dry-run", at=NOW + timedelta(hours=2))
+    assert "; the last try had failed before reaching Late: HTTP 429" in plan.stdout
+    result = run_due(cli, at=NOW + timedelta(hours=2))
+    assert result.exit_code == 3
+    assert route.call_count == 1
+    assert show(cli, post_id)["failure_reason"] == (
+        "not published in time: it was due 2h ago, more than max_lateness (1h), and"
+        " the last try had failed before reaching Late: HTTP 429 Too Many Requests:"
+        " Slow down"
     )
 
 
@@ -1040,6 +1092,120 @@ def test_accounts_error_retries_post(cli: Cli, late: respx.MockRouter) -> None:
     assert stored["status"] == "scheduled"
     assert stored["attempts"] == 1
     assert "cannot fetch the accounts from Late: HTTP 503" in stored["last_error"]
+
+
+def test_accounts_unreachable_spends_no_attempt(
+    cli: Cli, late: respx.MockRouter
+) -> None:
+    post_id = schedule(cli, "Offline", "twitter")
+    late.get("/accounts").mock(side_effect=httpx.ConnectError("refused"))
+    route = route_creates(late, created(late_post()))
+    assert run_due(cli).exit_code == 0
+    assert route.call_count == 0
+    stored = show(cli, post_id)
+    assert stored["status"] == "scheduled"
+    assert stored["attempts"] == 0
+    assert "cannot fetch the accounts from Late: ConnectError" in stored["last_error"]
+
+
+def run_like_cron(cli: Cli, post_id: int, step: timedelta) -> list[Result]:
+    """Run run-due every `step` from NOW, as a timer does, until the post settles."""
+    results = []
+    at = NOW
+    for _ in range(100):
+        results.append(run_due(cli, at=at))
+        post = show(cli, post_id)
+        if post["status"] != "scheduled":
+            return results
+        # The JSON time has whole seconds, so a second more makes the post due.
+        at = max(at_time(post["next_attempt_at"]) + timedelta(seconds=1), at + step)
+    raise AssertionError("the post never settled")
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [httpx.ConnectError("Connection refused"), httpx.ConnectTimeout("timed out")],
+    ids=["refused", "connect-timeout"],
+)
+def test_unreachable_late_retries_until_lateness(
+    cli: Cli, home: Path, late: respx.MockRouter, failure: Exception
+) -> None:
+    """A failure before reaching Late spends no attempt, up to the deadline."""
+    write_config(home, '[publish]\nmax_lateness = "1h"\n')
+    post_id = schedule(cli, "Offline a while", "twitter")
+    route = route_creates(late, failure)
+
+    results = run_like_cron(cli, post_id, timedelta(minutes=5))
+    # More tries than max_attempts (4), each costing no attempt. The backoff is
+    # random, so the count of runs is not fixed.
+    assert len(results) > 4
+    # The last run may come after the deadline and fail the post without a try.
+    assert route.call_count >= len(results) - 1
+    for result in results[:-1]:
+        assert result.exit_code == 0
+        assert ", costing no attempt: cannot connect to Late:" in result.stdout
+    assert results[-1].exit_code == 3
+
+    post = show(cli, post_id)
+    assert post["status"] == "failed"
+    assert post["attempts"] == 0
+    assert post["outcome_unknown"] is False
+    reason = post["failure_reason"]
+    assert reason.startswith("not published")
+    name = type(failure).__name__
+    assert reason.endswith(
+        f" before reaching Late: cannot connect to Late: {name}: {failure}"
+    )
+    assert "max_lateness" in reason
+
+
+def test_unreachable_at_deadline_names_error(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    write_config(home, '[publish]\nmax_lateness = "1h"\n')
+    post_id = schedule(cli, "Offline at the end", "twitter")
+    route_creates(late, httpx.ConnectError("Connection refused"))
+    result = run_due(cli, at=NOW + timedelta(hours=1))
+    assert result.exit_code == 3
+    post = show(cli, post_id)
+    assert post["attempts"] == 0
+    assert post["failure_reason"] == (
+        "not published: every try until 2026-06-01 13:00 UTC, max_lateness (1h)"
+        " after it was due, failed before reaching Late: cannot connect to Late:"
+        " ConnectError: Connection refused"
+    )
+
+
+def test_unreachable_then_back_publishes(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Back online", "twitter")
+    refused = httpx.ConnectError("Connection refused")
+    route = route_creates(late, *[refused] * 6, created(late_post()))
+    results = run_like_cron(cli, post_id, timedelta(minutes=1))
+    assert len(results) == 7
+    assert route.call_count == 7
+    assert results[-1].stdout.startswith(f"post {post_id}: PUBLISHED")
+    post = show(cli, post_id)
+    assert post["status"] == "published"
+    assert post["attempts"] == 1
+    # Each create reused no key of an unsent try, so all carry the same key.
+    keys = {call.request.headers["idempotency-key"] for call in route.calls}
+    assert len(keys) == 1
+
+
+def test_read_timeout_still_spends_attempts(
+    cli: Cli, home: Path, late: respx.MockRouter
+) -> None:
+    """A failure after the request may have reached Late counts, as before."""
+    write_config(home, "[publish]\nmax_attempts = 2\n")
+    post_id = schedule(cli, "Slow Late", "twitter")
+    route_creates(late, httpx.ReadTimeout("no answer"))
+    assert run_due(cli).exit_code == 0
+    assert show(cli, post_id)["attempts"] == 1
+    assert run_due(cli, at=NOW + timedelta(hours=1)).exit_code == 3
+    post = show(cli, post_id)
+    assert post["status"] == "failed"
+    assert post["attempts"] == 2
+    assert post["failure_reason"].startswith("gave up after 2 attempts: no answer")
 
 
 # Output, dry run, keys

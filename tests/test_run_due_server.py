@@ -7,6 +7,7 @@ SIGKILL while its request is in flight. The cheap path runs when nothing is due.
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -135,6 +136,10 @@ def test_killed_run_publishes_once_after_lease(home: Path, fake_late: FakeLate) 
 
     claimed = parse_time(claimed_at)
     assert claimed is not None
+    # `show` prints when the next run takes over the killed run's claim.
+    shown = json.loads(run_rabb("show", str(post_id), "--json", env=env).stdout)
+    lease_ends = claimed + timedelta(seconds=2)
+    assert shown["lease_ends_at"] == lease_ends.strftime("%Y-%m-%dT%H:%M:%SZ")
     pause = (claimed + timedelta(seconds=2.2) - datetime.now(UTC)).total_seconds()
     time.sleep(max(pause, 0))
     after = run_rabb("run-due", env=env)
@@ -246,3 +251,105 @@ def test_due_work_loads_engine(home: Path, fake_late: FakeLate) -> None:
     modules, completed = imported_modules("run-due", env=late_env(fake_late))
     assert completed.returncode == 0, completed.stderr
     assert {"httpx", "sqlmodel"} <= modules
+
+
+def unsent_rows(home: Path) -> list[tuple[str, int, str | None, str | None]]:
+    """Return (status, attempts, attempt_key, claimed_by) of each post not published."""
+    sql = (
+        "SELECT status, attempts, attempt_key, claimed_by FROM post"
+        " WHERE status != 'published' ORDER BY id"
+    )
+    return query(home / "rabb.db", sql)
+
+
+def start_held_run(
+    home: Path, fake_late: FakeLate, release: threading.Event, env: dict[str, str]
+) -> "subprocess.Popen[bytes]":
+    """Start a run over 6 due posts, 2 at a time, with Late holding each create.
+
+    Returns once the first 2 creates reached Late and wait for `release`.
+    """
+    write_config(home, '[publish]\nconcurrency = 2\ntimeout = "60s"\n')
+    add_posts(home, 6)
+    fake_late.script("POST", "/v1/posts", *[Reply(hold=release) for _ in range(6)])
+    process = start_rabb("run-due", env=env)
+    fake_late.wait_until(lambda: len(fake_late.creates()) == 2, timeout=30)
+    return process
+
+
+def test_refused_connection_spends_no_attempt(home: Path) -> None:
+    """A real refused connection to 127.0.0.1 costs the post no attempt."""
+    [post_id] = add_posts(home, 1)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # Nothing listens on the port once the probe is closed.
+    env = subprocess_env(LATE_API_KEY=API_KEY, LATE_BASE_URL=f"http://127.0.0.1:{port}")
+
+    result = run_rabb("run-due", env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"post {post_id}: RETRY".encode() in result.stdout
+    assert b"costing no attempt: cannot resolve -p twitter" in result.stdout
+    assert b"ConnectError" in result.stdout
+    _, status, attempts, _ = post_rows(home)[0]
+    assert (status, attempts) == ("scheduled", 0)
+    key = query(home / "rabb.db", "SELECT attempt_key FROM post")
+    assert key == [(None,)]
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_signal_releases_unsent_posts(
+    home: Path, fake_late: FakeLate, stop_signal: signal.Signals
+) -> None:
+    """A stopped run records the requests in flight and leaves the rest unchanged."""
+    release = threading.Event()
+    env = late_env(fake_late)
+    process = start_held_run(home, fake_late, release, env)
+    process.send_signal(stop_signal)
+    # The run waits for the two requests in flight before it stops.
+    time.sleep(0.5)
+    assert process.poll() is None
+    release.set()
+    stdout, stderr = process.communicate(timeout=30)
+
+    assert process.returncode == 128 + stop_signal
+    assert f"stopping on {stop_signal.name}".encode() in stderr
+    assert b"Cannot send a request" not in stderr
+    assert len(fake_late.creates()) == 2
+    assert len(fake_late.posts) == 2
+    assert stdout.count(b": PUBLISHED") == 2
+    statuses = [row[1] for row in post_rows(home)]
+    assert statuses.count("published") == 2
+    # The four posts never sent are as they were: no attempt, no key, no claim.
+    assert unsent_rows(home) == [("scheduled", 0, None, None)] * 4
+    run = query(home / "rabb.db", "SELECT status, error FROM run")
+    assert run == [("error", f"the run was stopped by {stop_signal.name}")]
+
+    after = run_rabb("run-due", env=env)
+    assert after.returncode == 0, after.stderr
+    assert after.stdout.count(b": PUBLISHED") == 4
+    assert len(fake_late.posts) == 6
+
+
+def test_second_signal_stops_at_once(home: Path, fake_late: FakeLate) -> None:
+    """A second signal stops the run; only the posts in flight may be unknown."""
+    release = threading.Event()
+    env = late_env(fake_late)
+    process = start_held_run(home, fake_late, release, env)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    try:
+        process.communicate(timeout=30)
+    finally:
+        release.set()
+    assert process.returncode == 130
+
+    assert len(fake_late.creates()) == 2
+    rows = unsent_rows(home)
+    in_flight = [row for row in rows if row[1] == 1]
+    untouched = [row for row in rows if row[1] == 0]
+    assert len(in_flight) == 2
+    assert untouched == [("scheduled", 0, None, None)] * 4
+    # The posts whose request was in flight keep their key for a safe resend.
+    assert all(row[2] is not None for row in in_flight)

@@ -15,6 +15,7 @@ from rabb_cli.commands.common import (
 from rabb_cli.completion import complete_status
 
 if TYPE_CHECKING:
+    from rabb_cli.context import AppContext
     from rabb_cli.models import Post
     from rabb_cli.posts import Changes
 
@@ -162,8 +163,14 @@ def show(
     result on each platform and the commands that apply to it now.
     """
     from rabb_cli.context import get_context
-    from rabb_cli.output import post_to_json, print_json, render_post_detail
-    from rabb_cli.posts import next_commands
+    from rabb_cli.output import (
+        claim_rows,
+        iso,
+        post_to_json,
+        print_json,
+        render_post_detail,
+    )
+    from rabb_cli.posts import lease_end, next_commands
     from rabb_cli.publish.alerts import alert_rows, alert_state_to_json, alert_states
     from rabb_cli.publish.settings import AlertSettings
 
@@ -173,12 +180,17 @@ def show(
         post = store.get_post(session, post_id)
         alerts = alert_states(session, post_id)
     steps = next_commands(post)
+    lease_ends = lease_end(post, context.config.get("publish.lease"))
     if json_output:
         states = [alert_state_to_json(state) for state in alerts]
-        print_json({**post_to_json(post), "alerts": states, "next_commands": steps})
+        claim = {"claimed_at": iso(post.claimed_at), "lease_ends_at": iso(lease_ends)}
+        print_json(
+            {**post_to_json(post), **claim, "alerts": states, "next_commands": steps}
+        )
     else:
         settings = AlertSettings.from_config(context.config, context.zone)
-        rows = alert_rows(post, alerts, settings)
+        rows = claim_rows(post, lease_ends, context.zone)
+        rows += alert_rows(post, alerts, settings)
         render_post_detail(post, context.zone, steps, rows)
 
 
@@ -233,11 +245,13 @@ def edit(
         scheduled_for=resolve_at(at) if at is not None else None,
     )
     nothing_else = not (platform or media or no_media or text_for or at is not None)
+    # Checked here too, where the error can say when a stopped run's claim ends.
+    current = _editable_post(context, post_id)
     if text is not None:
         changes.text = resolve_text(text)
         post = posts.edit_post(context.store, post_id, changes)
     elif nothing_else:
-        post = _edit_text_only(post_id, changes)
+        post = _edit_text_only(current, changes)
     else:
         post = posts.edit_post(context.store, post_id, changes)
 
@@ -255,7 +269,7 @@ def edit(
         typer.echo(f"Post {post.id} updated.")
 
 
-def _edit_text_only(post_id: int, changes: "Changes") -> "Post":
+def _edit_text_only(current: "Post", changes: "Changes") -> "Post":
     """Replace the post's text with piped stdin or, on a terminal, the editor's."""
     import functools
 
@@ -264,9 +278,8 @@ def _edit_text_only(post_id: int, changes: "Changes") -> "Post":
     from rabb_cli.textinput import post_text
 
     store = get_context().store
-    with store.read() as session:
-        current = store.get_post(session, post_id)
-    posts.require_editable(current)
+    post_id = current.id
+    assert post_id is not None  # Posts read from the store have an id.
     posts.require_content_editable(current)
 
     # Like compose: piped stdin (or none, from cron) is the new text, and an
@@ -299,6 +312,17 @@ def _rerun_edit(post_id: int, selectors: list[str]) -> str:
     return shlex.join(["rabb", "compose", *options])
 
 
+def _editable_post(context: "AppContext", post_id: int) -> "Post":
+    """Return the post, or raise InvalidInput when its status rules out an edit."""
+    from rabb_cli import posts
+
+    with context.store.read() as session:
+        current = context.store.get_post(session, post_id)
+    lease = context.config.get("publish.lease")
+    posts.require_editable(current, lease, context.zone)
+    return current
+
+
 def cancel(post_id: PostId, json_output: JsonOption = False) -> None:
     """Turn a scheduled post back into a draft.
 
@@ -306,11 +330,19 @@ def cancel(post_id: PostId, json_output: JsonOption = False) -> None:
     """
     from rabb_cli import posts
     from rabb_cli.context import get_context
-    from rabb_cli.output import post_to_json, print_json
+    from rabb_cli.output import post_to_json, print_json, warn
 
     post = posts.cancel_post(get_context().store, post_id)
+    if post.outcome_unknown:
+        # rabb sends nothing more, but an earlier attempt may be live already.
+        warn(
+            f"post {post.id}: {posts.unknown_outcome_cause(post)}; check Late, or"
+            f" {posts.settle_hint(post)}"
+        )
     if json_output:
         print_json(post_to_json(post))
+    elif post.outcome_unknown:
+        typer.echo(f"Post {post.id} is a draft again; rabb sends it no more.")
     else:
         typer.echo(f"Post {post.id} is a draft again; it will not be published.")
 
@@ -329,8 +361,10 @@ def delete(
     """Delete a post from the local store.
 
     A published copy stays online. Without --yes, rabb prompts on stderr and reads
-    the reply from stdin, even when stdin is not a terminal. Exit status: 0 when
-    the post is deleted, 1 when the reply is no, 2 when stdin ends without one.
+    the reply from stdin, even when stdin is not a terminal. A post whose outcome
+    is unknown (Late may have published it) is deleted only with --yes, with a
+    warning. Exit status: 0 when the post is deleted, 1 when the reply is no, 2
+    when stdin ends without one or --yes is missing for such a post.
     """
     from rabb_cli import posts
     from rabb_cli.context import get_context
@@ -339,7 +373,9 @@ def delete(
     context = get_context()
     with context.store.read() as session:
         post = context.store.get_post(session, post_id)
-    posts.check_deletable(post)
+    posts.check_deletable(post, context.config.get("publish.lease"), context.zone)
+    if post.outcome_unknown and not yes:
+        posts.reject_unknown_delete(post)
     if not yes and not _confirm_delete(post):
         typer.echo(f"Post {post_id} kept; nothing was deleted.", err=True)
         raise typer.Exit(1)
@@ -349,6 +385,11 @@ def delete(
         warn(
             f"Late still has post {deleted.late_post_id} and may publish it; delete"
             " it in Late too if it must not go out"
+        )
+    elif deleted.outcome_unknown:
+        warn(
+            f"post {deleted.id}: {posts.unknown_outcome_cause(deleted)}; check Late"
+            " and delete it there if it must not go out"
         )
     if json_output:
         print_json(post_to_json(deleted))

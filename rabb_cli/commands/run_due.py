@@ -1,7 +1,7 @@
 """`rabb run-due`: publish every post whose time has come; cron runs it."""
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -98,17 +98,42 @@ def _run_engine(
     from rabb_cli.publish.render import render_report
     from rabb_cli.publish.report import report_to_json
     from rabb_cli.publish.settings import AlertSettings
+    from rabb_cli.publish.stopping import StopNow
 
     if dry_run:
         report = plan_run(context.store, settings, context.now())
     else:
         alerts = AlertSettings.from_config(context.config, context.zone)
-        report = run_engine(context.store, settings, context.paths, context.now, alerts)
+        try:
+            report = run_engine(
+                context.store, settings, context.paths, context.now, alerts
+            )
+        except StopNow:
+            _stop_now()
     if json_output:
         print_json(report_to_json(report))
     else:
         render_report(report, context.zone, settings.max_attempts)
     if report.error is not None:
         raise report.error
+    if report.stopped_by is not None:
+        # The shell's convention for a process stopped by a signal.
+        raise typer.Exit(128 + report.stopped_by)
     if report.failed_posts():
         raise typer.Exit(ExitCode.POST_FAILED)
+
+
+def _stop_now() -> NoReturn:
+    """Exit at once after a second stop signal, without waiting for the requests.
+
+    Python joins the publishing threads at exit, which would wait for the
+    requests in flight. Their posts stay claimed with an unknown outcome, and a
+    later run settles them with the same idempotency key once the lease ends.
+    """
+    import os
+    import sys
+
+    sys.stderr.write("rabb: interrupted\n")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)

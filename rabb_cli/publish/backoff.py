@@ -64,6 +64,18 @@ def next_attempt_time(
     return planned
 
 
+def unsent_backoff_step(waited: timedelta, base: timedelta) -> int:
+    """Return the attempt number whose backoff suits a post unsent for `waited`.
+
+    A failure that sent nothing spends no attempt, so the attempt count cannot
+    grow the backoff. The step grows with the time the post has waited instead,
+    which keeps the ceiling of the delay at most `waited`: the waits about double.
+    """
+    if base <= timedelta() or waited <= base:
+        return 1
+    return 1 + int(math.log2(waited / base))
+
+
 def check_time(
     now: datetime,
     previous_interval: timedelta | None,

@@ -15,6 +15,7 @@ attempt spent.
 import logging
 import os
 import random
+import signal
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,7 @@ from rabb_cli.publish.due import DUE_CONDITION, due_parameters
 from rabb_cli.publish.late import (
     LateClient,
     LateUnauthorized,
+    LateUnreachable,
     Outcome,
     OutcomeKind,
     PublishRequest,
@@ -60,6 +62,7 @@ from rabb_cli.publish.settings import (
     PublishSettings,
     require_api_key,
 )
+from rabb_cli.publish.stopping import StopRequest, stop_on_signals
 from rabb_cli.redact import redact
 from rabb_cli.status import PostStatus
 from rabb_cli.store import Store
@@ -151,7 +154,10 @@ class Engine:
         self.run_id: int | None = None
         self.token = ""
         self._stop = threading.Event()
+        # Set by SIGINT or SIGTERM: finish the requests in flight, start no more.
+        self.stop_request = StopRequest()
         self._accounts_error: str | None = None
+        self._accounts_unreachable = False
 
     def run(self) -> RunReport:
         """Publish every due post and record the run.
@@ -163,11 +169,16 @@ class Engine:
         report.run_id = self.run_id = self._start_run(report.started_at)
         self.token = f"run-{report.run_id}"
         logger.info("run %d started (publisher %s)", report.run_id, report.publisher)
+        wait_note = (
+            "waiting for the requests in flight, each of which times out after"
+            f" {format_duration(self.settings.timeout)} without a response"
+        )
         try:
-            due = self._select_due(report.started_at)
-            report.due = len(due)
-            self._prepare_accounts(due)
-            report.outcomes = self._publish_all(due)
+            with stop_on_signals(self.stop_request, wait_note):
+                due = self._select_due(report.started_at)
+                report.due = len(due)
+                self._prepare_accounts(due)
+                report.outcomes = self._publish_all(due)
             if self._stop.is_set():
                 raise LateUnauthorized()
         except RabbError as error:
@@ -175,8 +186,15 @@ class Engine:
         except BaseException as error:
             self._finish_run(report, error)
             raise
-        self._finish_run(report, report.error)
+        report.stopped_by = self.stop_request.signal_number
+        self._finish_run(report, report.error or self._stop_error())
         return report
+
+    def _stop_error(self) -> RabbError | None:
+        number = self.stop_request.signal_number
+        if number is None:
+            return None
+        return RabbError(f"the run was stopped by {signal.Signals(number).name}")
 
     # Selection and accounts
 
@@ -203,6 +221,7 @@ class Engine:
         except RabbError as error:
             # Posts that need the accounts are retried later; the others go ahead.
             self._accounts_error = error.message
+            self._accounts_unreachable = isinstance(error, LateUnreachable)
             logger.warning("cannot fetch the accounts: %s", error.message)
             return
         accounts.replace_cache(self.store, remote, self.clock())
@@ -233,18 +252,28 @@ class Engine:
         return results
 
     def _process(self, post_id: int) -> PostOutcome | None:
-        if self._stop.is_set():
+        if self._stop.is_set() or self.stop_request.is_set():
             return None
         claim = self._claim(post_id)
         if claim is None:
             return None
         try:
-            outcome = claim.preflight or self._send(claim)
+            outcome = claim.preflight or self._send_unless_stopping(claim)
         except Exception as error:
             outcome = _failed_send(claim.post_id, error)
         if outcome.kind is OutcomeKind.UNAUTHORIZED:
             self._stop.set()
         return self._record(claim, outcome)
+
+    def _send_unless_stopping(self, claim: Claim) -> Outcome:
+        if self.stop_request.is_set():
+            # Released unchanged: no attempt spent, no unknown outcome.
+            return Outcome(
+                OutcomeKind.DEFERRED,
+                reason="not sent: the run was stopping",
+                not_sent=True,
+            )
+        return self._send(claim)
 
     def _send(self, claim: Claim) -> Outcome:
         if claim.kind is DueKind.CHECK:
@@ -381,6 +410,12 @@ class Engine:
                     f"not published in time: {late}, and attempt {post.attempts} of"
                     f" {self.settings.max_attempts} had failed: {post.last_error}"
                 )
+            elif post.last_error:
+                # Every try failed before reaching Late, so none spent an attempt.
+                reason = (
+                    f"not published in time: {late}, and the last try had failed"
+                    f" before reaching Late: {post.last_error}"
+                )
             else:
                 reason = (
                     f"not published: {late}; the computer was probably asleep or off"
@@ -416,6 +451,7 @@ class Engine:
                         OutcomeKind.RETRY,
                         reason=f"cannot resolve -p {target.selector}:"
                         f" {self._accounts_error}",
+                        not_sent=self._accounts_unreachable,
                     )
                 return Outcome(
                     OutcomeKind.FAILED,
@@ -689,7 +725,8 @@ def run_due(
         report = engine.run()
     finally:
         publisher.close()
-    if alerts is not None:
+    if alerts is not None and report.stopped_by is None:
+        # A stopped run sends no email: the alerts stay queued for the next run.
         report.alerts = send_alerts(store, alerts, report, settings.lease, clock)
     return report
 

@@ -99,6 +99,10 @@ class Outcome:
     not_before: datetime | None = None
     # True when the request may have created the post without a response saying so.
     outcome_unknown: bool = False
+    # True when the failure proves Late created nothing: no connection was made, the
+    # run stopped before sending, or Late answered 429. Such a failure spends no
+    # attempt, and the post is tried again until its max_lateness runs out.
+    not_sent: bool = False
     # True when Late refused to retry its failed post, so the next attempt creates a
     # new post with the platforms that failed.
     late_refused_retry: bool = False
@@ -132,6 +136,10 @@ class RemoteAccount:
     profile_id: str | None
     active: bool
     can_post: bool
+
+
+class LateUnreachable(RabbError):
+    """No connection to Late could be made, so no request reached it."""
 
 
 class LateUnauthorized(ConfigError):
@@ -246,6 +254,10 @@ class LateClient:
             )
         except httpx.TransportError as error:
             return _transport_outcome(error, self.publish_timeout)
+        except RuntimeError:
+            if not self._client.is_closed:
+                raise
+            return _stopping_outcome()
         self.pacer.observe(response.headers, response.status_code)
         return _create_outcome(response)
 
@@ -258,6 +270,10 @@ class LateClient:
             response = self._client.get(f"/posts/{late_post_id}")
         except httpx.TransportError as error:
             return _transport_outcome(error, READ_TIMEOUT)
+        except RuntimeError:
+            if not self._client.is_closed:
+                raise
+            return _stopping_outcome()
         self.pacer.observe(response.headers, response.status_code)
         return _get_outcome(response, late_post_id)
 
@@ -281,6 +297,10 @@ class LateClient:
             )
         except httpx.TransportError as error:
             return _transport_outcome(error, self.publish_timeout)
+        except RuntimeError:
+            if not self._client.is_closed:
+                raise
+            return _stopping_outcome()
         self.pacer.observe(response.headers, response.status_code)
         if response.status_code != 400:
             return _retry_outcome(response, late_post_id)
@@ -309,7 +329,9 @@ class LateClient:
         try:
             response = self._client.get("/accounts")
         except httpx.TransportError as error:
-            raise RabbError(
+            unreachable = _is_connect_failure(error)
+            error_type = LateUnreachable if unreachable else RabbError
+            raise error_type(
                 f"cannot fetch the accounts from Late: {_describe(error)}",
                 "check the network and late_base_url, then try again",
             ) from error
@@ -340,6 +362,16 @@ def _timeout(read: timedelta) -> httpx.Timeout:
     )
 
 
+def _stopping_outcome() -> Outcome:
+    """Map the RuntimeError httpx raises, before sending, on a closed client.
+
+    rabb closes the client only when the run stops, so the request never left.
+    """
+    return Outcome(
+        OutcomeKind.DEFERRED, reason="not sent: the run was stopping", not_sent=True
+    )
+
+
 def _deferred(until: datetime) -> Outcome:
     return Outcome(
         OutcomeKind.DEFERRED,
@@ -350,9 +382,11 @@ def _deferred(until: datetime) -> Outcome:
 
 def _transport_outcome(error: httpx.TransportError, timeout: timedelta) -> Outcome:
     """Map a request without a response. Only a failed connect means it was not sent."""
-    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+    if _is_connect_failure(error):
         return Outcome(
-            OutcomeKind.RETRY, reason=f"cannot connect to Late: {_describe(error)}"
+            OutcomeKind.RETRY,
+            reason=f"cannot connect to Late: {_describe(error)}",
+            not_sent=True,
         )
     if isinstance(error, httpx.TimeoutException):
         seconds = f"{timeout.total_seconds():g}"
@@ -360,6 +394,18 @@ def _transport_outcome(error: httpx.TransportError, timeout: timedelta) -> Outco
     else:
         reason = f"the connection to Late failed: {_describe(error)}"
     return Outcome(OutcomeKind.RETRY, reason=reason, outcome_unknown=True)
+
+
+def _is_connect_failure(error: httpx.TransportError) -> bool:
+    """Return whether `error` came before any byte of the request was sent.
+
+    A refused connection, a failed DNS lookup, a connect timeout and a wait for a
+    free connection all end before the request is written. A read timeout or a
+    dropped connection may come after Late received the request.
+    """
+    return isinstance(
+        error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
+    )
 
 
 def _create_outcome(response: httpx.Response) -> Outcome:  # noqa: PLR0911 - one return per status family.
@@ -375,7 +421,11 @@ def _create_outcome(response: httpx.Response) -> Outcome:  # noqa: PLR0911 - one
     not_before = server_wait(response.headers, status, _now())
     if status in TRANSIENT_STATUSES:
         return Outcome(
-            OutcomeKind.RETRY, reason=_status_text(response), not_before=not_before
+            OutcomeKind.RETRY,
+            reason=_status_text(response),
+            not_before=not_before,
+            # Late's rate limit rejects a request before it creates anything.
+            not_sent=status == 429,
         )
     if status >= 500:
         # Late may have stored the post before failing: the outcome is unknown.
@@ -422,6 +472,7 @@ def _retry_outcome(response: httpx.Response, late_post_id: str) -> Outcome:
             not_before=server_wait(response.headers, status, _now()),
             # Late may have started publishing again before it failed.
             outcome_unknown=status >= 500,
+            not_sent=status == 429,
         )
     return Outcome(
         OutcomeKind.FAILED,

@@ -87,6 +87,10 @@ def _failure_before_sending(
         )
         if post.attempts and post.last_error and not post.outcome_unknown:
             failure += f"; attempt {post.attempts} had failed: {post.last_error}"
+        elif post.last_error and not post.outcome_unknown:
+            failure += (
+                f"; the last try had failed before reaching Late: {post.last_error}"
+            )
         return failure
     if post.attempt_key_expired(now):
         return (

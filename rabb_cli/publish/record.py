@@ -12,7 +12,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from rabb_cli.models import MAX_WAIT_ON_LATE, Post, Target
-from rabb_cli.publish.backoff import check_time, next_attempt_time
+from rabb_cli.publish.backoff import (
+    check_time,
+    next_attempt_time,
+    unsent_backoff_step,
+)
 from rabb_cli.publish.late import Outcome, OutcomeKind, PublishRequest, TargetResult
 from rabb_cli.publish.report import Action, ClaimKind, DueKind, PostOutcome
 from rabb_cli.publish.settings import PublishSettings
@@ -107,6 +111,8 @@ class OutcomeRecorder:
         """Change the claimed post by `outcome` and return its line of the report."""
         if outcome.other_post or claim.checks_other_post:
             outcome = results_for_targets(outcome, post.targets)
+        else:
+            outcome = _confirm_every_target(outcome, claim, post)
         kind = outcome.kind
         if kind is OutcomeKind.WAITING and not (
             outcome.late_post_id or post.late_post_id
@@ -226,8 +232,11 @@ class OutcomeRecorder:
         self, post: Post, claim: Claim, outcome: Outcome, now: datetime
     ) -> PostOutcome:
         """Plan another attempt after a transient failure, or give up after the last."""
+        deadline = self._deadline(post)
         # A 409 for a key still in process is Late's doing, so it costs no attempt.
-        spent = outcome.kind is not OutcomeKind.CONFLICT
+        # Nor does a failure that sent nothing, while a deadline bounds its retries.
+        unsent = outcome.not_sent and deadline is not None
+        spent = outcome.kind is not OutcomeKind.CONFLICT and not unsent
         attempt = claim.attempt if spent else claim.previous.attempts
         post.attempts = attempt
         _keep_unknown_markers(post, claim, outcome)
@@ -239,19 +248,24 @@ class OutcomeRecorder:
             post.late_status = None
         if spent and attempt >= self.settings.max_attempts:
             return self._give_up(post, claim, outcome, now)
-        deadline = self._deadline(post)
+        if unsent and deadline is not None and now >= deadline:
+            return self._unsent_too_long(post, claim, outcome, deadline, now)
         until = outcome.not_before
         if until is not None and deadline is not None and until > deadline:
             tried = f"attempt {attempt} of {self.settings.max_attempts} failed: "
             cause = f"{tried if spent else ''}{outcome.reason}"
             return self._out_of_time(post, claim, until, deadline, cause, now)
 
+        step = max(attempt, 1)
+        if unsent and post.scheduled_for is not None:
+            waited = now - post.scheduled_for
+            step = max(step, unsent_backoff_step(waited, self.settings.backoff_base))
         with self._rng_lock:
             # The backoff ends by the deadline, since preflight fails any later
             # attempt without sending it.
             post.next_attempt_at = next_attempt_time(
                 now,
-                max(attempt, 1),
+                step,
                 self.settings.backoff_base,
                 self.settings.backoff_max,
                 self.rng,
@@ -266,7 +280,27 @@ class OutcomeRecorder:
             reason=outcome.reason,
             next_attempt_at=post.next_attempt_at,
             attempt=attempt,
+            attempt_spent=spent,
         )
+
+    def _unsent_too_long(
+        self,
+        post: Post,
+        claim: Claim,
+        outcome: Outcome,
+        deadline: datetime,
+        now: datetime,
+    ) -> PostOutcome:
+        """End a post that could not be sent before its deadline, with the cause."""
+        lateness = format_duration(self.settings.max_lateness)
+        start = "not sent again" if post.outcome_unknown else "not published"
+        reason = (
+            f"{start}: every try until {_utc(deadline)}, max_lateness ({lateness})"
+            f" after it was due, failed before reaching Late: {outcome.reason}"
+        )
+        if post.outcome_unknown:
+            reason += f"; {UNKNOWN_OUTCOME_NOTE}"
+        return _end_failed(post, claim, redact(reason), now)
 
     def _give_up(
         self, post: Post, claim: Claim, outcome: Outcome, now: datetime
@@ -298,10 +332,16 @@ class OutcomeRecorder:
         """
         lateness = format_duration(self.settings.max_lateness)
         start = "not sent again" if post.outcome_unknown else "not published"
+        wait_text, deadline_text = _distinct_times(until, deadline)
+        if wait_text == deadline_text:
+            when = "just after"
+            limit = f"max_lateness {lateness} after it was due"
+        else:
+            when = "after"
+            limit = f"{deadline_text}, max_lateness {lateness} after it was due"
         reason = (
-            f"{start}: Late asked rabb to wait until {_utc(until)}, after the last"
-            f" time the post may go out ({_utc(deadline)}, max_lateness {lateness}"
-            f" after it was due); {cause}"
+            f"{start}: Late asked rabb to wait until {wait_text}, {when} the last"
+            f" time the post may go out ({limit}); {cause}"
         )
         if post.outcome_unknown:
             reason += f"; {UNKNOWN_OUTCOME_NOTE}"
@@ -354,6 +394,20 @@ class OutcomeRecorder:
 
 def _utc(instant: datetime) -> str:
     return format_local(instant, UTC)
+
+
+def _distinct_times(first: datetime, second: datetime) -> tuple[str, str]:
+    """Format two instants in UTC to the minute, or to the second where needed.
+
+    Two instants within the same minute would print alike, so they get seconds.
+    The texts are still equal when the instants are less than a second apart.
+    """
+    texts = (_utc(first), _utc(second))
+    if texts[0] != texts[1]:
+        return texts
+    return format_local(first, UTC, seconds=True), format_local(
+        second, UTC, seconds=True
+    )
 
 
 def _end_failed(post: Post, claim: Claim, reason: str, now: datetime) -> PostOutcome:
@@ -433,6 +487,57 @@ def _note_late_post(post: Post, claim: Claim, outcome: Outcome) -> None:
         post.late_revision = None
     elif claim.request is not None or claim.late_retry:
         post.late_revision = post.revision
+
+
+def _confirm_every_target(outcome: Outcome, claim: Claim, post: Post) -> Outcome:
+    """Withhold "published" from a target that Late's response has no result for.
+
+    A response to a create or a retry may leave a platform out (or list none, or
+    another account). Such a target is not marked published without evidence:
+    the post waits, and the next run reads Late's post with GET /v1/posts/{id}.
+    When that read leaves the target out too, Late's post does not contain it,
+    so it was not published, and it ends FAILED.
+    """
+    if outcome.kind not in (OutcomeKind.PUBLISHED, OutcomeKind.PARTIAL):
+        return outcome
+    missing = [
+        target
+        for target in post.targets
+        if not _was_published(target)
+        and _matching_result(target, outcome.targets) is None
+    ]
+    if not missing:
+        return outcome
+    selectors = ", ".join(f"-p {target.selector}" for target in missing)
+    late_id = outcome.late_post_id or post.late_post_id
+    if claim.kind is not DueKind.CHECK:
+        return replace(
+            outcome,
+            kind=OutcomeKind.WAITING,
+            reason=f"Late reported the post {outcome.late_status} but gave no result"
+            f" for {selectors}, so rabb reads Late's post {late_id} to confirm it",
+        )
+    not_published = tuple(
+        TargetResult(
+            platform=target.platform,
+            account_id=target.account_id,
+            status=TargetStatus.FAILED,
+            error=f"not published: Late's post {late_id} has no result for this"
+            " platform and account",
+            error_category=NOT_SENT_CATEGORY,
+        )
+        for target in missing
+    )
+    # NOTE: when Late called its post partial, `rabb retry` asks Late to retry it,
+    # and Late's retry covers only the platforms its post has, not these targets.
+    published = any(r.status is TargetStatus.PUBLISHED for r in outcome.targets)
+    return replace(
+        outcome,
+        kind=OutcomeKind.PARTIAL if published else OutcomeKind.FAILED,
+        reason=f"not published to {selectors}: Late's post {late_id} has no result"
+        " for them; 'rabb retry' sends them",
+        targets=outcome.targets + not_published,
+    )
 
 
 def results_for_targets(outcome: Outcome, targets: Sequence[Target]) -> Outcome:
@@ -571,7 +676,11 @@ def _matching_result(
         # A retry does not send a published target again, so only a result for
         # its own account can be about it.
         return None
-    return same_platform[0] if same_platform else None
+    # A result that names another account is not about this target.
+    for result in same_platform:
+        if not (target.account_id and result.account_id):
+            return result
+    return None
 
 
 def _was_published(target: Target) -> bool:

@@ -64,8 +64,9 @@ def _details(outcome: PostOutcome, zone: tzinfo, max_attempts: int) -> str:
 
 def _retry_details(outcome: PostOutcome, when: str, max_attempts: int) -> str:
     reason = outcome.reason or ""
-    if outcome.attempt == 0:
-        # A conflict (Late still busy with the same key) costs no attempt.
+    if outcome.attempt == 0 or not outcome.attempt_spent:
+        # A conflict (Late still busy with the same key), or a failure that sent
+        # nothing, costs no attempt.
         return f"at {when}, costing no attempt: {reason}"
     return (
         f"at {when} after attempt {outcome.attempt} of {max_attempts} failed: {reason}"

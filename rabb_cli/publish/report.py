@@ -64,6 +64,8 @@ class PostOutcome:
     next_attempt_at: datetime | None = None
     attempt: int = 0
     late_post_id: str | None = None
+    # False when this run's try failed in a way that spends no attempt.
+    attempt_spent: bool = True
 
     @property
     def ended_failed(self) -> bool:
@@ -112,6 +114,8 @@ class RunReport:
     alerts: list[AlertOutcome] = field(default_factory=list)
     # For a dry run: the failure alerts a run would send.
     alerts_due: int = 0
+    # The signal (SIGINT or SIGTERM) that stopped the run early, if any.
+    stopped_by: int | None = None
 
     def failed_posts(self) -> list[PostOutcome]:
         """Return the posts that ended FAILED or PARTIAL in this run."""
