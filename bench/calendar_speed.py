@@ -18,13 +18,14 @@ import os
 import random
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from timing import time_run
 
 LIMIT = 2.0
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -153,14 +154,7 @@ def run_calendar(home: Path, args: list[str]) -> float:
         "COLUMNS": "120",
     }
     env.pop("NO_COLOR", None)
-    started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "rabb_cli", "calendar", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        check=True,
-    )
-    return time.perf_counter() - started
+    return time_run([sys.executable, "-m", "rabb_cli", "calendar", *args], env)
 
 
 if __name__ == "__main__":

@@ -12,13 +12,12 @@ ratio is over its limit.
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from calendar_speed import fill_store
+from timing import time_run
 
 # The table may cost at most this many times `--json` on the same posts, which
 # prints more per post but needs no layout.
@@ -67,14 +66,7 @@ def run_list(home: Path, args: list[str]) -> float:
     """Run `rabb list ARGS` in a subprocess and return its wall time in seconds."""
     env = {**os.environ, "RABB_HOME": str(home), "RABB_TIMEZONE": "UTC"}
     env["COLUMNS"] = "120"
-    started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "rabb_cli", "list", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        check=True,
-    )
-    return time.perf_counter() - started
+    return time_run([sys.executable, "-m", "rabb_cli", "list", *args], env)
 
 
 if __name__ == "__main__":
