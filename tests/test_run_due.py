@@ -1082,8 +1082,9 @@ def test_missing_platform_account_fails(cli: Cli, late: respx.MockRouter) -> Non
 
 
 def test_accounts_error_retries_post(cli: Cli, late: respx.MockRouter) -> None:
+    """An error that may not pass spends attempts, so the post fails in time."""
     post_id = schedule(cli, "Offline", "twitter")
-    late.get("/accounts").mock(return_value=error(503, "Down"))
+    late.get("/accounts").mock(return_value=error(404, "Not found"))
     route = route_creates(late, created(late_post()))
     result = run_due(cli)
     assert result.exit_code == 0
@@ -1091,7 +1092,7 @@ def test_accounts_error_retries_post(cli: Cli, late: respx.MockRouter) -> None:
     stored = show(cli, post_id)
     assert stored["status"] == "scheduled"
     assert stored["attempts"] == 1
-    assert "cannot fetch the accounts from Late: HTTP 503" in stored["last_error"]
+    assert "cannot fetch the accounts from Late: HTTP 404" in stored["last_error"]
 
 
 def test_accounts_unreachable_spends_no_attempt(
@@ -1106,6 +1107,51 @@ def test_accounts_unreachable_spends_no_attempt(
     assert stored["status"] == "scheduled"
     assert stored["attempts"] == 0
     assert "cannot fetch the accounts from Late: ConnectError" in stored["last_error"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(429, headers={"Retry-After": "600"}, json={"error": "Slow"}),
+        httpx.Response(503, json={"error": "Down"}),
+        httpx.ReadTimeout("no answer"),
+    ],
+    ids=["429", "503", "read-timeout"],
+)
+def test_accounts_busy_spends_no_attempt(
+    cli: Cli, late: respx.MockRouter, answer: httpx.Response | Exception
+) -> None:
+    """A GET of the accounts creates no post, so a passing failure costs nothing."""
+    post_id = schedule(cli, "Accounts busy", "twitter")
+    accounts = late.get("/accounts")
+    if isinstance(answer, Exception):
+        accounts.mock(side_effect=answer)
+    else:
+        accounts.mock(return_value=answer)
+    route = route_creates(late, created(late_post()))
+
+    for minutes in range(0, 60, 11):
+        assert run_due(cli, at=NOW + timedelta(minutes=minutes)).exit_code == 0
+
+    assert route.call_count == 0
+    stored = show(cli, post_id)
+    assert stored["status"] == "scheduled"
+    assert stored["attempts"] == 0
+    assert "cannot fetch the accounts from Late" in stored["last_error"]
+
+
+def test_accounts_retry_after_honoured(cli: Cli, late: respx.MockRouter) -> None:
+    post_id = schedule(cli, "Wait for Late", "twitter")
+    late.get("/accounts").mock(
+        return_value=httpx.Response(
+            429, headers={"Retry-After": "600"}, json={"error": "Slow"}
+        )
+    )
+
+    assert run_due(cli).exit_code == 0
+
+    waited = at_time(show(cli, post_id)["next_attempt_at"]) - NOW
+    assert waited >= timedelta(minutes=10)
 
 
 def run_like_cron(cli: Cli, post_id: int, step: timedelta) -> list[Result]:

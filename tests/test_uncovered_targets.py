@@ -128,3 +128,42 @@ def test_covered_targets_publish_at_once(cli: Cli, late: respx.MockRouter) -> No
     result = run_due(cli)
     assert result.exit_code == 0
     assert result.stdout.startswith(f"post {post_id}: PUBLISHED")
+
+
+def test_one_result_confirms_one_target(cli: Cli, late: respx.MockRouter) -> None:
+    """Two accounts on one platform need two results: one result covers one."""
+    accounts = [
+        {"_id": "acc-x", "platform": "twitter", "username": "me", "isActive": True},
+        {"_id": "acc-x2", "platform": "twitter", "username": "other", "isActive": True},
+    ]
+    late.get("/accounts").mock(
+        return_value=httpx.Response(200, json={"accounts": accounts})
+    )
+    post_id = schedule(cli, "Two accounts", "twitter:@me", "twitter:@other")
+    result_without_account = published_target("twitter", "acc-x")
+    del result_without_account["accountId"]
+    route_creates(late, created(late_post(targets=[result_without_account])))
+
+    result = run_due(cli)
+
+    assert result.exit_code == 0
+    assert f"post {post_id}: WAITING" in result.stdout
+    statuses = [target["status"] for target in show(cli, post_id)["targets"]]
+    assert statuses.count("published") == 1
+    assert show(cli, post_id)["status"] == "publishing"
+
+
+def test_platform_name_case_ignored(cli: Cli, late: respx.MockRouter) -> None:
+    """A result that spells the platform `Twitter` is still twitter's result."""
+    post_id = schedule(cli, "Capital letters", "twitter")
+    answer = published_target("twitter", "acc-x")
+    answer["platform"] = "Twitter"
+    route_creates(late, created(late_post(targets=[answer])))
+
+    result = run_due(cli)
+
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"post {post_id}: PUBLISHED")
+    [target] = show(cli, post_id)["targets"]
+    assert target["status"] == "published"
+    assert target["url"] == "https://twitter.example/me/1"

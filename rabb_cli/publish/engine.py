@@ -33,6 +33,7 @@ from rabb_cli.paths import Paths
 from rabb_cli.publish.alerts import record_failure, send_alerts
 from rabb_cli.publish.due import DUE_CONDITION, due_parameters
 from rabb_cli.publish.late import (
+    AccountsUnavailable,
     LateClient,
     LateUnauthorized,
     LateUnreachable,
@@ -158,6 +159,7 @@ class Engine:
         self.stop_request = StopRequest()
         self._accounts_error: str | None = None
         self._accounts_unreachable = False
+        self._accounts_not_before: datetime | None = None
 
     def run(self) -> RunReport:
         """Publish every due post and record the run.
@@ -221,7 +223,12 @@ class Engine:
         except RabbError as error:
             # Posts that need the accounts are retried later; the others go ahead.
             self._accounts_error = error.message
-            self._accounts_unreachable = isinstance(error, LateUnreachable)
+            # Fetching the accounts creates no post, so a passing failure spends
+            # no attempt of the posts that wait for it.
+            self._accounts_unreachable = isinstance(
+                error, (LateUnreachable, AccountsUnavailable)
+            )
+            self._accounts_not_before = getattr(error, "not_before", None)
             logger.warning("cannot fetch the accounts: %s", error.message)
             return
         accounts.replace_cache(self.store, remote, self.clock())
@@ -452,6 +459,7 @@ class Engine:
                         reason=f"cannot resolve -p {target.selector}:"
                         f" {self._accounts_error}",
                         not_sent=self._accounts_unreachable,
+                        not_before=self._accounts_not_before,
                     )
                 return Outcome(
                     OutcomeKind.FAILED,

@@ -142,6 +142,20 @@ class LateUnreachable(RabbError):
     """No connection to Late could be made, so no request reached it."""
 
 
+class AccountsUnavailable(RabbError):
+    """A passing failure to fetch the accounts (429, 5xx, no response).
+
+    A GET of the accounts creates no post, so the posts that wait for it spend no
+    attempt, and wait at least until `not_before` when Late names a time.
+    """
+
+    def __init__(
+        self, message: str, hint: str, not_before: datetime | None = None
+    ) -> None:
+        super().__init__(message, hint)
+        self.not_before = not_before
+
+
 class LateUnauthorized(ConfigError):
     """A 401 from Late: the API key is missing, wrong or revoked."""
 
@@ -322,23 +336,31 @@ class LateClient:
         """Return the connected accounts (GET /v1/accounts), or raise RabbError."""
         until = self.pacer.reserve()
         if until is not None:
-            raise RabbError(
+            raise AccountsUnavailable(
                 "Late's rate limit is used up, so the accounts cannot be fetched now",
                 f"try again after {until:%H:%M:%S} UTC",
+                not_before=until,
             )
         try:
             response = self._client.get("/accounts")
         except httpx.TransportError as error:
             unreachable = _is_connect_failure(error)
-            error_type = LateUnreachable if unreachable else RabbError
+            error_type = LateUnreachable if unreachable else AccountsUnavailable
             raise error_type(
                 f"cannot fetch the accounts from Late: {_describe(error)}",
                 "check the network and late_base_url, then try again",
             ) from error
         self.pacer.observe(response.headers, response.status_code)
-        if response.status_code == 401:
+        status = response.status_code
+        if status == 401:
             raise LateUnauthorized()
-        if response.status_code != 200:
+        if status in (408, 425, 429) or status >= 500:
+            raise AccountsUnavailable(
+                f"cannot fetch the accounts from Late: {_status_text(response)}",
+                "try again later",
+                not_before=server_wait(response.headers, status, _now()),
+            )
+        if status != 200:
             raise RabbError(
                 f"cannot fetch the accounts from Late: {_status_text(response)}",
                 "try again later",
@@ -631,7 +653,8 @@ def _classify_post_status(
 
 def _target_result(item: Any, errors: dict[str, str]) -> TargetResult:
     data = item if isinstance(item, dict) else {}
-    platform = _text(data.get("platform")) or "unknown"
+    # Platform names are compared with the post's lowercase ones, as for accounts.
+    platform = (_text(data.get("platform")) or "unknown").lower()
     account = data.get("accountId")
     account_id = (
         _text(account.get("_id")) if isinstance(account, dict) else _text(account)
@@ -670,7 +693,7 @@ def _platform_result_errors(body: dict[str, Any]) -> dict[str, str]:
     errors: dict[str, str] = {}
     for item in _list(body.get("platformResults")):
         if isinstance(item, dict) and item.get("error"):
-            platform = _text(item.get("platform")) or "unknown"
+            platform = (_text(item.get("platform")) or "unknown").lower()
             errors[platform] = _clip(str(item["error"]))
     return errors
 

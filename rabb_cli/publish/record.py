@@ -500,11 +500,11 @@ def _confirm_every_target(outcome: Outcome, claim: Claim, post: Post) -> Outcome
     """
     if outcome.kind not in (OutcomeKind.PUBLISHED, OutcomeKind.PARTIAL):
         return outcome
+    matched = match_results(post.targets, outcome.targets)
     missing = [
         target
-        for target in post.targets
-        if not _was_published(target)
-        and _matching_result(target, outcome.targets) is None
+        for index, target in enumerate(post.targets)
+        if not _was_published(target) and index not in matched
     ]
     if not missing:
         return outcome
@@ -644,11 +644,10 @@ def _apply_targets(
     A target published before keeps its result when a retry that did not send it
     fails.
     """
-    unused = list(results)
-    for target in targets:
-        result = _matching_result(target, unused)
+    matched = match_results(targets, results)
+    for index, target in enumerate(targets):
+        result = matched.get(index)
         if result is not None:
-            unused.remove(result)
             if _was_published(target) and result.status is not TargetStatus.PUBLISHED:
                 continue  # A platform that published stays published.
             target.status = result.status.value
@@ -665,22 +664,35 @@ def _apply_targets(
             target.status = TargetStatus.FAILED.value
 
 
-def _matching_result(
-    target: Target, results: Sequence[TargetResult]
-) -> TargetResult | None:
-    same_platform = [r for r in results if r.platform == target.platform]
-    for result in same_platform:
-        if target.account_id and result.account_id == target.account_id:
-            return result
-    if _was_published(target):
-        # A retry does not send a published target again, so only a result for
-        # its own account can be about it.
-        return None
-    # A result that names another account is not about this target.
-    for result in same_platform:
-        if not (target.account_id and result.account_id):
-            return result
-    return None
+def match_results(
+    targets: Sequence[Target], results: Sequence[TargetResult]
+) -> dict[int, TargetResult]:
+    """Pair each target (by position) with Late's result for it, if there is one.
+
+    Each result is about one target, so a result is used at most once: first
+    for the target of its own account, then for a target of the same platform
+    when one of the two has no account id. A published target only takes a
+    result for its own account, since a retry does not send it again.
+    """
+    matched: dict[int, TargetResult] = {}
+    unused = list(results)
+    for index, target in enumerate(targets):
+        for result in unused:
+            same_account = target.account_id and result.account_id == target.account_id
+            if result.platform == target.platform and same_account:
+                matched[index] = result
+                unused.remove(result)
+                break
+    for index, target in enumerate(targets):
+        if index in matched or _was_published(target):
+            continue
+        for result in unused:
+            unknown = not (target.account_id and result.account_id)
+            if result.platform == target.platform and unknown:
+                matched[index] = result
+                unused.remove(result)
+                break
+    return matched
 
 
 def _was_published(target: Target) -> bool:
