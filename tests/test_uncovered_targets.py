@@ -12,7 +12,13 @@ import pytest
 import respx
 
 from tests.conftest import Cli
-from tests.late_respx import created, late_post, published_target, route_creates
+from tests.late_respx import (
+    created,
+    failed_target,
+    late_post,
+    published_target,
+    route_creates,
+)
 from tests.test_run_due import NOW, run_due, schedule, show
 
 LATE_ID = "65f1c0a9e2b5af0012ab34cd"
@@ -100,8 +106,7 @@ def test_check_without_target_fails_it(cli: Cli, late: respx.MockRouter) -> None
         "bluesky": "failed",
     }
     assert post["failure_reason"] == (
-        f"not published to -p bluesky: Late's post {LATE_ID} has no result for them;"
-        " 'rabb retry' sends them"
+        f"bluesky: Late's post {LATE_ID} has no result for it"
     )
     assert creates.call_count == 1
 
@@ -167,3 +172,32 @@ def test_platform_name_case_ignored(cli: Cli, late: respx.MockRouter) -> None:
     [target] = show(cli, post_id)["targets"]
     assert target["status"] == "published"
     assert target["url"] == "https://twitter.example/me/1"
+
+
+def test_partial_line_names_each_failure(cli: Cli, late: respx.MockRouter) -> None:
+    """Only published targets are listed as published, and each failure is named."""
+    post_id = schedule(cli, "Three ways", "twitter", "bluesky", "linkedin")
+    failed = failed_target("twitter", "acc-x", "Session expired")
+    failed["platformPostUrl"] = "https://twitter.example/me/broken"
+    answer = [failed, published_target("bluesky", "acc-bsky")]
+    route_creates(late, created(late_post(status="partial", targets=answer)))
+    assert run_due(cli).exit_code == 0
+    late.get(f"/posts/{LATE_ID}").mock(
+        return_value=httpx.Response(
+            200, json={"post": late_post(status="partial", targets=answer)}
+        )
+    )
+
+    result = run_due(cli, at=LATER)
+
+    assert result.exit_code == 3
+    assert result.stdout == (
+        f"post {post_id}: PARTIAL published on bluesky https://bluesky.example/me/1;"
+        f" failed on twitter: Session expired; linkedin: Late's post {LATE_ID} has no"
+        " result for it\n"
+    )
+    assert target_statuses(cli, post_id) == {
+        "twitter": "failed",
+        "bluesky": "published",
+        "linkedin": "failed",
+    }

@@ -162,7 +162,7 @@ class OutcomeRecorder:
             action=Action(status.value),
             # A published post may carry a note, such as a duplicate found on Late.
             reason=outcome.reason,
-            urls=[(t.selector, t.url) for t in post.targets if t.url],
+            urls=_published_urls(post.targets),
             attempt=claim.attempt,
             late_post_id=post.late_post_id,
         )
@@ -422,7 +422,7 @@ def _end_failed(post: Post, claim: Claim, reason: str, now: datetime) -> PostOut
         status=status,
         action=Action(status.value),
         reason=reason,
-        urls=[(t.selector, t.url) for t in post.targets if t.url],
+        urls=_published_urls(post.targets),
         attempt=post.attempts,
         late_post_id=post.late_post_id,
     )
@@ -531,11 +531,16 @@ def _confirm_every_target(outcome: Outcome, claim: Claim, post: Post) -> Outcome
     # NOTE: when Late called its post partial, `rabb retry` asks Late to retry it,
     # and Late's retry covers only the platforms its post has, not these targets.
     published = any(r.status is TargetStatus.PUBLISHED for r in outcome.targets)
+    # Late's own errors for the targets it has come first, then the missing ones.
+    errors = [outcome.reason] if outcome.reason else []
+    errors += [
+        f"{target.selector}: Late's post {late_id} has no result for it"
+        for target in missing
+    ]
     return replace(
         outcome,
         kind=OutcomeKind.PARTIAL if published else OutcomeKind.FAILED,
-        reason=f"not published to {selectors}: Late's post {late_id} has no result"
-        " for them; 'rabb retry' sends them",
+        reason="; ".join(errors),
         targets=outcome.targets + not_published,
     )
 
@@ -693,6 +698,11 @@ def match_results(
                 unused.remove(result)
                 break
     return matched
+
+
+def _published_urls(targets: Sequence[Target]) -> list[tuple[str, str]]:
+    """Return the URL of each published target; a failed one may carry a URL too."""
+    return [(t.selector, t.url) for t in targets if t.url and _was_published(t)]
 
 
 def _was_published(target: Target) -> bool:
