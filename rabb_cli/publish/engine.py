@@ -63,7 +63,7 @@ from rabb_cli.publish.settings import (
     PublishSettings,
     require_api_key,
 )
-from rabb_cli.publish.stopping import StopRequest, stop_on_signals
+from rabb_cli.publish.stopping import StopNow, StopRequest, stop_on_signals
 from rabb_cli.redact import redact
 from rabb_cli.status import PostStatus
 from rabb_cli.store import Store
@@ -680,7 +680,7 @@ def _log_outcome(outcome: PostOutcome) -> None:
 
 
 def _error_text(error: BaseException) -> str:
-    if isinstance(error, RabbError):
+    if isinstance(error, (RabbError, StopNow)):
         return redact(str(error))
     return redact(f"{type(error).__name__}: {error}")
 
