@@ -286,11 +286,14 @@ def test_refused_connection_spends_no_attempt(home: Path) -> None:
     # Nothing listens on the port once the probe is closed.
     env = subprocess_env(LATE_API_KEY=API_KEY, LATE_BASE_URL=f"http://127.0.0.1:{port}")
 
-    result = run_rabb("run-due", env=env)
+    result = run_rabb("run-due", "-v", env=env)
     assert result.returncode == 0, result.stderr
     assert f"post {post_id}: RETRY".encode() in result.stdout
     assert b"costing no attempt: cannot resolve -p twitter" in result.stdout
     assert b"ConnectError" in result.stdout
+    log_line = f"post {post_id}: not sent, no attempt spent, next try at "
+    assert log_line.encode() in result.stderr
+    assert b"attempt 0" not in result.stderr
     _, status, attempts, _ = post_rows(home)[0]
     assert (status, attempts) == ("scheduled", 0)
     key = query(home / "rabb.db", "SELECT attempt_key FROM post")

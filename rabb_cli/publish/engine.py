@@ -668,15 +668,31 @@ def _log_outcome(outcome: PostOutcome) -> None:
             "post %d: %s: %s", outcome.post_id, outcome.action.upper(), outcome.reason
         )
     elif outcome.action is Action.RETRY and outcome.next_attempt_at:
+        _log_retry(outcome, format_utc(outcome.next_attempt_at))
+    else:
+        logger.info("post %d: %s: %s", outcome.post_id, outcome.action, outcome.reason)
+
+
+def _log_retry(outcome: PostOutcome, when: str) -> None:
+    if outcome.attempt_spent:
         logger.warning(
             "post %d: attempt %d failed, next attempt at %s: %s",
             outcome.post_id,
             outcome.attempt,
-            format_utc(outcome.next_attempt_at),
+            when,
             outcome.reason,
         )
-    else:
-        logger.info("post %d: %s: %s", outcome.post_id, outcome.action, outcome.reason)
+        return
+
+    # Name no attempt number: the try did not count as one.
+    delivery = "not sent" if outcome.not_sent else "sent"
+    logger.warning(
+        "post %d: %s, no attempt spent, next try at %s: %s",
+        outcome.post_id,
+        delivery,
+        when,
+        outcome.reason,
+    )
 
 
 def _error_text(error: BaseException) -> str:
