@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from rabb_cli.errors import ConfigError, InvalidInput
 from rabb_cli.paths import Paths, ensure_private_dir
@@ -407,7 +407,8 @@ def _without_userinfo(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"***@{host}"))
+    # Replaced in the text as given, so the scheme keeps the case the user wrote.
+    return url.replace(parts.netloc, f"***@{host}", 1)
 
 
 def _expected(setting: Setting) -> str:
@@ -488,17 +489,23 @@ def _to_email(setting: Setting, value: Any) -> str:
 
 def _to_url(setting: Setting, value: Any) -> str:
     text = str(value).strip().rstrip("/")
-    if not text.startswith(("http://", "https://")):
+    # Schemes are case-insensitive (RFC 3986, section 3.1), so `HTTP://` is
+    # accepted and stored in lowercase.
+    scheme, separator, rest = text.partition("://")
+    scheme = scheme.lower()
+    if not separator or scheme not in ("http", "https"):
         raise ValueError("not an http or https URL")
-    # The API key travels with every request, so plain http is allowed only to
-    # this machine, as tests and local stand-ins use.
+    text = f"{scheme}://{rest}"
     parts = urlsplit(text)
     if parts.username is not None or parts.password is not None:
         # httpx would send them as Basic auth in place of the API key, and rabb
         # prints this URL in `config show` and debug logs.
         raise ValueError("it contains a user name or password")
+
+    # The API key travels with every request, so plain http is allowed only to
+    # this machine, as tests and local stand-ins use.
     host = (parts.hostname or "").lower()
-    if text.startswith("http://") and host not in _LOOPBACK_HOSTS:
+    if scheme == "http" and host not in _LOOPBACK_HOSTS:
         raise ValueError("plain http would send the API key unencrypted")
     return text
 

@@ -198,9 +198,26 @@ def _zone_from_tz_variable(variable: str) -> SystemZone:
     # POSIX form (a name of 3+ letters, then an offset) first.
     if _POSIX_TZ.match(name):
         zone = posix_zone(name)
-        if zone is not None:
+        if zone is not None and _offsets_fit(zone):
             return SystemZone(zone)
+        if zone is not None:
+            reason = "has a UTC offset of 24 hours or more, which rabb cannot use"
+            return SystemZone(UTC, fallback=f"TZ={variable!r} {reason}")
     return SystemZone(UTC, fallback=f"TZ={variable!r} names no known zone")
+
+
+def _offsets_fit(zone: tzinfo) -> bool:
+    """Return whether each UTC offset of a POSIX zone is within Python's limit.
+
+    POSIX allows offsets up to 24 hours and glibc accepts `UTC+24`, but a Python
+    datetime raises ValueError for an offset of 24 hours or more.
+    """
+    # dateutil's tzstr keeps its offsets in these private attributes (checked on
+    # dateutil 4.0), since it has no public way to read them.
+    offsets = [getattr(zone, "_std_offset", timedelta(0))]
+    if getattr(zone, "hasdst", False):
+        offsets.append(getattr(zone, "_dst_offset", timedelta(0)))
+    return all(abs(offset) < timedelta(hours=24) for offset in offsets)
 
 
 def posix_zone(rule: str) -> tzinfo | None:

@@ -259,6 +259,46 @@ def test_base_url_needs_https(home: Path, value: str, accepted: bool) -> None:
 
 
 @pytest.mark.parametrize(
+    ("variable", "value", "stored"),
+    [
+        ("LATE_BASE_URL", "HTTP://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("LATE_BASE_URL", "Https://zernio.com/api/", "https://zernio.com/api"),
+        ("RESEND_API_URL", "HTTPS://api.resend.com", "https://api.resend.com"),
+    ],
+)
+def test_url_scheme_any_case(
+    home: Path, variable: str, value: str, stored: str
+) -> None:
+    config = load_config(resolve_paths(), environ={variable: value})
+    assert config.get(variable.lower()) == stored
+
+
+def test_uppercase_http_still_needs_loopback(home: Path) -> None:
+    with pytest.raises(InvalidInput, match="unencrypted"):
+        load_config(resolve_paths(), environ={"LATE_BASE_URL": "HTTP://zernio.com"})
+
+
+def test_uppercase_scheme_with_userinfo_named(home: Path) -> None:
+    url = "HTTP://user:pw-SECRET9@127.0.0.1:8080"
+    with pytest.raises(InvalidInput) as raised:
+        load_config(resolve_paths(), environ={"LATE_BASE_URL": url})
+    message = str(raised.value)
+    assert "'HTTP://***@127.0.0.1:8080'" in message
+    assert "user name or password" in message
+    assert "not an http or https URL" not in message
+    assert "SECRET9" not in message
+
+
+def test_uppercase_scheme_config_show(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LATE_BASE_URL", "HTTP://127.0.0.1:8080")
+    result = cli("config", "show")
+    assert result.exit_code == 0, result.stderr
+    assert "http://127.0.0.1:8080" in result.stdout
+
+
+@pytest.mark.parametrize(
     ("setting", "variable", "url"),
     [
         ("late_base_url", "LATE_BASE_URL", "http://user:pw-SECRET9@127.0.0.1:8080"),

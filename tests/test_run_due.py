@@ -729,10 +729,12 @@ def test_409_conflict_costs_no_attempt(cli: Cli, late: respx.MockRouter) -> None
         200, json={"message": "Post already exists", "post": late_post()}
     )
     route = route_creates(late, conflict, replay)
-    first = run_due(cli)
+    first = run_due(cli, "-v")
     assert first.exit_code == 0
     assert "costing no attempt: " in first.stdout
     assert "attempt 0" not in first.stdout
+    assert f"post {post_id}: sent, no attempt spent, next try at " in first.stderr
+    assert "attempt 0" not in first.stderr
     stored = show(cli, post_id)
     assert stored["status"] == "scheduled"
     assert stored["attempts"] == 0

@@ -286,11 +286,14 @@ def test_refused_connection_spends_no_attempt(home: Path) -> None:
     # Nothing listens on the port once the probe is closed.
     env = subprocess_env(LATE_API_KEY=API_KEY, LATE_BASE_URL=f"http://127.0.0.1:{port}")
 
-    result = run_rabb("run-due", env=env)
+    result = run_rabb("run-due", "-v", env=env)
     assert result.returncode == 0, result.stderr
     assert f"post {post_id}: RETRY".encode() in result.stdout
     assert b"costing no attempt: cannot resolve -p twitter" in result.stdout
     assert b"ConnectError" in result.stdout
+    log_line = f"post {post_id}: not sent, no attempt spent, next try at "
+    assert log_line.encode() in result.stderr
+    assert b"attempt 0" not in result.stderr
     _, status, attempts, _ = post_rows(home)[0]
     assert (status, attempts) == ("scheduled", 0)
     key = query(home / "rabb.db", "SELECT attempt_key FROM post")
@@ -331,19 +334,26 @@ def test_signal_releases_unsent_posts(
     assert len(fake_late.posts) == 6
 
 
-def test_second_signal_stops_at_once(home: Path, fake_late: FakeLate) -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_second_signal_stops_at_once(
+    home: Path, fake_late: FakeLate, stop_signal: signal.Signals
+) -> None:
     """A second signal stops the run; only the posts in flight may be unknown."""
     release = threading.Event()
     env = late_env(fake_late)
     process = start_held_run(home, fake_late, release, env)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop_signal)
     time.sleep(0.3)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop_signal)
     try:
-        process.communicate(timeout=30)
+        _, stderr = process.communicate(timeout=30)
     finally:
         release.set()
-    assert process.returncode == 130
+    assert process.returncode == 128 + stop_signal
+    message = f"the run was stopped at once by a second {stop_signal.name}"
+    assert f"rabb: {message}".encode() in stderr
+    run = query(home / "rabb.db", "SELECT status, error FROM run")
+    assert run == [("error", message)]
 
     assert len(fake_late.creates()) == 2
     rows = unsent_rows(home)

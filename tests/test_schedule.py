@@ -44,6 +44,24 @@ def test_berlin_zone_ignores_machine_zone(home: Path, machine_zone: str | None) 
     assert b"2026-08-23T07:00:00Z" in result.stdout
 
 
+@pytest.mark.parametrize("variable", ["UTC+24", "UTC+25"])
+def test_tz_offset_too_large_uses_utc(home: Path, variable: str) -> None:
+    env = subprocess_env(TZ=variable)
+    env.pop("RABB_TIMEZONE", None)
+    at = ("--at", "2026-08-23 09:00")
+    post = ("schedule", "hi", "-p", "threads", *at)
+    scheduled = run_rabb(*post, env=env, frozen_at=SUMMER_2026)
+    listed = run_rabb("list", "--limit", "1", env=env, frozen_at=SUMMER_2026)
+
+    assert scheduled.returncode == 0, scheduled.stderr
+    assert stored_schedule(home) == [("scheduled", "2026-08-23T09:00:00.000000Z")]
+    assert listed.returncode == 0, listed.stderr
+    for result in (scheduled, listed):
+        assert f"TZ={variable!r} has a UTC offset".encode() in result.stderr
+        assert b"internal error" not in result.stderr
+        assert b"out of range" not in result.stderr
+
+
 def test_zone_from_config_file(
     cli: Cli, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

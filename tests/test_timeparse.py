@@ -323,6 +323,20 @@ def test_unknown_tz_falls_back_with_reason(monkeypatch: pytest.MonkeyPatch) -> N
     assert detected.fallback == "TZ='Not/AZone' names no known zone"
 
 
+@pytest.mark.parametrize(
+    "variable", ["UTC+24", "UTC+25", "UTC-24", "AAA0BBB-24,M3.2.0,M11.1.0"]
+)
+def test_tz_offset_beyond_python_falls_back(
+    variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", variable)
+    detected = detect_system_zone()
+    assert detected.zone is UTC
+    assert detected.fallback is not None
+    assert f"TZ={variable!r}" in detected.fallback
+    assert "24 hours or more" in detected.fallback
+
+
 def test_posix_zone_gap_named() -> None:
     zone = detect_system_zone_for("CET-1CEST,M3.5.0,M10.5.0/3")
     with pytest.raises(InvalidInput, match="from 02:00 to 03:00 on 2027-03-28"):

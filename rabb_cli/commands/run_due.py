@@ -8,6 +8,7 @@ import typer
 if TYPE_CHECKING:
     from rabb_cli.context import AppContext
     from rabb_cli.publish.settings import PublishSettings
+    from rabb_cli.publish.stopping import StopNow
 
 
 def run_due(
@@ -108,8 +109,8 @@ def _run_engine(
             report = run_engine(
                 context.store, settings, context.paths, context.now, alerts
             )
-        except StopNow:
-            _stop_now()
+        except StopNow as stop:
+            _stop_now(stop)
     if json_output:
         print_json(report_to_json(report))
     else:
@@ -123,7 +124,7 @@ def _run_engine(
         raise typer.Exit(ExitCode.POST_FAILED)
 
 
-def _stop_now() -> NoReturn:
+def _stop_now(stop: "StopNow") -> NoReturn:
     """Exit at once after a second stop signal, without waiting for the requests.
 
     Python joins the publishing threads at exit, which would wait for the
@@ -133,7 +134,8 @@ def _stop_now() -> NoReturn:
     import os
     import sys
 
-    sys.stderr.write("rabb: interrupted\n")
+    sys.stderr.write(f"rabb: {stop}\n")
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(130)
+    # The shell's convention for a process stopped by a signal.
+    os._exit(128 + stop.signal_number)

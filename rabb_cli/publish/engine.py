@@ -63,7 +63,7 @@ from rabb_cli.publish.settings import (
     PublishSettings,
     require_api_key,
 )
-from rabb_cli.publish.stopping import StopRequest, stop_on_signals
+from rabb_cli.publish.stopping import StopNow, StopRequest, stop_on_signals
 from rabb_cli.redact import redact
 from rabb_cli.status import PostStatus
 from rabb_cli.store import Store
@@ -668,19 +668,35 @@ def _log_outcome(outcome: PostOutcome) -> None:
             "post %d: %s: %s", outcome.post_id, outcome.action.upper(), outcome.reason
         )
     elif outcome.action is Action.RETRY and outcome.next_attempt_at:
-        logger.warning(
-            "post %d: attempt %d failed, next attempt at %s: %s",
-            outcome.post_id,
-            outcome.attempt,
-            format_utc(outcome.next_attempt_at),
-            outcome.reason,
-        )
+        _log_retry(outcome, format_utc(outcome.next_attempt_at))
     else:
         logger.info("post %d: %s: %s", outcome.post_id, outcome.action, outcome.reason)
 
 
+def _log_retry(outcome: PostOutcome, when: str) -> None:
+    if outcome.attempt_spent:
+        logger.warning(
+            "post %d: attempt %d failed, next attempt at %s: %s",
+            outcome.post_id,
+            outcome.attempt,
+            when,
+            outcome.reason,
+        )
+        return
+
+    # Name no attempt number: the try did not count as one.
+    delivery = "not sent" if outcome.not_sent else "sent"
+    logger.warning(
+        "post %d: %s, no attempt spent, next try at %s: %s",
+        outcome.post_id,
+        delivery,
+        when,
+        outcome.reason,
+    )
+
+
 def _error_text(error: BaseException) -> str:
-    if isinstance(error, RabbError):
+    if isinstance(error, (RabbError, StopNow)):
         return redact(str(error))
     return redact(f"{type(error).__name__}: {error}")
 

@@ -281,6 +281,7 @@ class OutcomeRecorder:
             next_attempt_at=post.next_attempt_at,
             attempt=attempt,
             attempt_spent=spent,
+            not_sent=unsent,
         )
 
     def _unsent_too_long(

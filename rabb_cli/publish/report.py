@@ -66,6 +66,8 @@ class PostOutcome:
     late_post_id: str | None = None
     # False when this run's try failed in a way that spends no attempt.
     attempt_spent: bool = True
+    # True when the failed try never reached Late (a refused connection, a 429).
+    not_sent: bool = False
 
     @property
     def ended_failed(self) -> bool:

@@ -27,6 +27,14 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 class StopNow(KeyboardInterrupt):
     """A second stop signal: the run exits without waiting for its requests."""
 
+    def __init__(self, signal_number: int) -> None:
+        self.signal_number = signal_number
+        name = signal.Signals(signal_number).name
+        super().__init__(f"the run was stopped at once by a second {name}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
 
 class StopRequest:
     """The signal that asked the current run to stop, shared by its threads."""
@@ -56,7 +64,9 @@ def stop_on_signals(request: StopRequest, wait_note: str) -> Iterator[None]:
 
     def handle(signal_number: int, frame: FrameType | None) -> None:
         if request.is_set():
-            raise StopNow
+            stop = StopNow(signal_number)
+            logger.warning("%s", stop)
+            raise stop
         request.set(signal_number)
         name = signal.Signals(signal_number).name
         logger.warning("run stopping on %s", name)
