@@ -90,6 +90,10 @@ _TIME_OF_DAY = re.compile(
     r"^(?:(?P<word>noon|midnight)"
     r"|(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<meridiem>am|pm|a\.m\.|p\.m\.)?)$"
 )
+# A quoted zone name in a POSIX rule, which may hold digits and signs: `<+0530>`.
+_QUOTED_TZ_NAME = re.compile(r"<([A-Za-z0-9+-]{3,})>")
+# Alphabetic names that stand in for quoted ones while dateutil parses the rule.
+_NAME_STAND_INS = ("RABBSTDNAME", "RABBDSTNAME")
 _POSIX_TZ = re.compile(
     r"^(?:[A-Za-z]{3,}|<[A-Za-z0-9+-]{3,}>)[+-]?\d{1,2}(?::\d{2}){0,2}"
 )
@@ -225,19 +229,40 @@ def posix_zone(rule: str) -> tzinfo | None:
 
     The offset counts hours west of UTC, so `UTC+5` and `EST5` are five hours
     behind UTC. A rule with a daylight-saving name but no dates, such as
-    `AAA5BBB`, takes glibc's default dates (the US rule). Returns None for a
-    rule dateutil cannot parse, such as one with `<-03>`-style names.
+    `AAA5BBB`, takes glibc's default dates (the US rule). Quoted names such as
+    `<-03>3` are allowed. Returns None for a rule dateutil cannot parse.
     """
     from dateutil import tz
 
-    if _POSIX_DST_WITHOUT_DATES.fullmatch(rule):
-        rule += GLIBC_DEFAULT_DST_DATES
+    quoted = _QUOTED_TZ_NAME.findall(rule)
+    if len(quoted) > len(_NAME_STAND_INS):
+        return None
+    plain = rule
+    for name, stand_in in zip(quoted, _NAME_STAND_INS, strict=False):
+        plain = plain.replace(f"<{name}>", stand_in, 1)
+    if _POSIX_DST_WITHOUT_DATES.fullmatch(plain):
+        plain += GLIBC_DEFAULT_DST_DATES
     try:
         # Without posix_offset, dateutil reverses the sign for the names UTC and
         # GMT, so `UTC+5` would be five hours east, unlike `date` and cron.
-        return tz.tzstr(rule, posix_offset=True)
+        zone = tz.tzstr(plain, posix_offset=True)
     except ValueError:
         return None
+    if quoted:
+        _restore_names(zone, rule, quoted)
+    return zone
+
+
+def _restore_names(zone: tzinfo, rule: str, names: list[str]) -> None:
+    """Give a zone parsed with stand-in names the quoted names of its rule.
+
+    dateutil reads only alphabetic names, so `posix_zone` parses `<-03>3` as
+    `RABBSTDNAME3`. tzstr keeps its names and rule in these private attributes
+    (checked on dateutil 4.0).
+    """
+    for attribute, name in zip(("_std_abbr", "_dst_abbr"), names, strict=False):
+        setattr(zone, attribute, name)
+    zone._s = rule  # type: ignore[attr-defined]
 
 
 def zone_name(zone: tzinfo) -> str:

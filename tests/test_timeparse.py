@@ -18,6 +18,7 @@ from rabb_cli.timeparse import (
     parse_day_bound,
     parse_duration,
     parse_when,
+    zone_name,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -377,6 +378,10 @@ POSIX_RULES = [
     "CET-1CEST,M3.5.0,M10.5.0/3",
     "NZST-12NZDT,M9.5.0,M4.1.0/3",
     "AAA5BBB",
+    "<+04>-4",
+    "<-03>3",
+    "<+0530>-5:30",
+    "<-04>4<-03>,M9.1.6/24,M4.1.6/24",
 ]
 SAMPLE_INSTANTS = [
     utc(2027, month, day, 12) for month, day in ((1, 15), (3, 20), (4, 2), (7, 1))
@@ -404,6 +409,19 @@ def test_posix_tz_matches_libc(variable: str) -> None:
         offset = instant.astimezone(zone).utcoffset()
         assert offset is not None
         assert offset.total_seconds() == libc_offset, (variable, instant)
+
+
+def test_quoted_tz_names_shown() -> None:
+    """A quoted name such as `<-03>` is the zone's abbreviation, as libc shows it."""
+    zone = detect_system_zone_for("<-04>4<-03>,M9.1.6/24,M4.1.6/24")
+
+    assert format_local(utc(2027, 1, 15, 12), zone) == "2027-01-15 09:00 -03"
+    assert format_local(utc(2027, 7, 15, 12), zone) == "2027-07-15 08:00 -04"
+    assert zone_name(zone) == "<-04>4<-03>,M9.1.6/24,M4.1.6/24"
+
+
+def test_too_many_quoted_names_rejected() -> None:
+    assert detect_system_zone_for("<-04>4<-03>3<-02>") is UTC
 
 
 def test_utc_named_zone_shows_offset() -> None:
