@@ -68,17 +68,33 @@ def check_targets(session: Session, specs: Sequence[TargetSpec]) -> None:
     accounts = cached_accounts(session)
     if not accounts:
         return
-    named: dict[str, TargetSpec] = {}
-    for spec in specs:
-        account = resolve_target(spec, accounts)
-        earlier = named.setdefault(account.id, spec)
-        if earlier is not spec:
-            # Late would get the account twice in one request.
-            raise InvalidInput(
-                f"-p {earlier} and -p {spec} name the same {_label(spec.platform)}"
-                f" account {account.handle}",
-                "name each account once",
-            )
+    resolved = {str(spec): resolve_target(spec, accounts) for spec in specs}
+    repeated = repeated_account((name, a.id) for name, a in resolved.items())
+    if repeated is not None:
+        # Late would get the account twice in one request.
+        first, second, _ = repeated
+        account = resolved[second]
+        raise InvalidInput(
+            f"-p {first} and -p {second} name the same {_label(account.platform)}"
+            f" account {account.handle}",
+            "name each account once",
+        )
+
+
+def repeated_account(
+    targets: Iterable[tuple[str, str]],
+) -> tuple[str, str, str] | None:
+    """Return the first two targets that name one account, with that account's id.
+
+    `targets` are (selector, account id) pairs; the result is (first selector,
+    second selector, account id), or None when each account is named once.
+    """
+    seen: dict[str, str] = {}
+    for selector, account_id in targets:
+        earlier = seen.setdefault(account_id, selector)
+        if earlier != selector:
+            return earlier, selector, account_id
+    return None
 
 
 def resolve_target(spec: TargetSpec, accounts: Sequence[Account]) -> Account:

@@ -402,7 +402,7 @@ def _digest_key(group: Sequence[Alert], posts: dict[int, Post | None]) -> str:
 def _say_alerts_off(settings: AlertSettings, report: RunReport) -> None:
     """Log once in a run that handled a post that no alert email can go out.
 
-    A run with nothing due says nothing, because a timer runs `run-due` every
+    A run with nothing due prints nothing, because a timer runs `run-due` every
     minute and cron mails every line it prints. A run that handled a post prints
     that post's line anyway, so the note adds no email of its own.
     """
@@ -621,14 +621,15 @@ def _coverage(session: Session, email: AlertEmail) -> _Coverage:
         ).all()
     )
     posts = {alert.post_id: session.get(Post, alert.post_id) for alert in alerts}
-    current = [alert for alert in alerts if _is_current(alert, posts)]
-    changes = [
-        _change(alert, posts.get(alert.post_id))
-        for alert in alerts
-        if not _is_current(alert, posts)
-    ]
+    current: list[Alert] = []
+    changes: list[str] = []
+    for alert in alerts:
+        if _is_current(alert, posts):
+            current.append(alert)
+        else:
+            changes.append(_change(alert, posts.get(alert.post_id)))
     # An email always covers at least one failure, so an email without alert rows
-    # lost them with a deleted post, whatever `covered` says.
+    # lost them with a deleted post, whatever the value of `covered`.
     deleted = email.covered - len(alerts) if alerts else max(email.covered, 1)
     if not alerts and deleted == 1:
         changes.append("the post was deleted")
@@ -661,10 +662,10 @@ def _drop(
     """Close an email that covers a failure that is no longer current.
 
     Resend rejects a known idempotency key with a different payload, so the email
-    cannot lose a post under its key. The failures that are still current go into
-    a new email with a key of its own, but only while no attempt can have
-    delivered this one: otherwise they may have had their alert already, and a
-    second email would be a second alert for them.
+    cannot drop a post and keep its key. The failures that are still current go
+    into a new email with a key of its own. That happens only while no attempt can
+    have delivered this email, because otherwise they may have had their alert
+    already, and a second email would alert them twice.
     """
     assert email.id is not None
     post_ids = _post_ids(session, email.id)

@@ -634,19 +634,17 @@ def _repeated_account(post: Post) -> Outcome | None:
     can both turn out to be @me here. Sending both, or sending one that is already
     published, would publish the post twice on that account.
     """
-    seen: dict[str, str] = {}
-    for target in post.targets:
-        if target.account_id is None:
-            continue
-        earlier = seen.setdefault(target.account_id, target.selector)
-        if earlier != target.selector:
-            return Outcome(
-                OutcomeKind.FAILED,
-                reason=f"not sent: -p {earlier} and -p {target.selector} name the"
-                f" same account ({target.account_id}), and a post goes to each"
-                f" account once; remove one with 'rabb edit {post.id} -p ...'",
-            )
-    return None
+    resolved = [(t.selector, t.account_id) for t in post.targets if t.account_id]
+    repeated = accounts.repeated_account(resolved)
+    if repeated is None:
+        return None
+    first, second, account_id = repeated
+    return Outcome(
+        OutcomeKind.FAILED,
+        reason=f"not sent: -p {first} and -p {second} name the same account"
+        f" ({account_id}), and a post goes to each account once; remove one with"
+        f" 'rabb edit {post.id} -p ...'",
+    )
 
 
 def _unresolved(post: Post, cache: list[Any]) -> bool:

@@ -106,7 +106,7 @@ def _account_problem(
     # An empty cache is no problem yet: the run fetches the accounts first.
     if settings.publisher != LATE or not cache:
         return None
-    seen: dict[str, str] = {}
+    resolved = []
     for target in post.targets:
         account_id = target.account_id
         if account_id is None:
@@ -115,10 +115,12 @@ def _account_problem(
                 account_id = accounts.resolve_target(spec, cache).id
             except InvalidInput as error:
                 return f"would fail: cannot publish to -p {target.selector}: {error}"
-        earlier = seen.setdefault(account_id, target.selector)
-        if earlier != target.selector:
-            return (
-                f"would fail: -p {earlier} and -p {target.selector} name the same"
-                f" account ({account_id})"
-            )
-    return None
+        resolved.append((target.selector, account_id))
+
+    repeated = accounts.repeated_account(resolved)
+    if repeated is None:
+        return None
+    first, second, account_id = repeated
+    return (
+        f"would fail: -p {first} and -p {second} name the same account ({account_id})"
+    )
