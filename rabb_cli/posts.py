@@ -259,7 +259,7 @@ def reject_unknown_delete(post: Post) -> None:
     """Raise InvalidInput for a delete without --yes of a post Late may have published.
 
     Deleting removes rabb's only record of the unanswered attempt, so a prompt's
-    "y" is not enough: the command must say --yes, and rabb warns as it deletes.
+    "y" is not enough: the command must include --yes, and rabb warns as it deletes.
     """
     raise InvalidInput(
         f"post {post.id} was not deleted: {unknown_outcome_cause(post)}, and"
@@ -507,7 +507,7 @@ def require_editable(
 
 
 def _waiting_on_late_error(post: Post, now: datetime) -> InvalidInput:
-    """Return the error for a post that no run holds while Late keeps publishing it."""
+    """Return the error for an unclaimed post that Late is still publishing."""
     if post.next_attempt_at is None or post.next_attempt_at <= now:
         check = "the next 'rabb run-due' checks it on Late"
     else:

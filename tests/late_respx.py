@@ -27,7 +27,7 @@ def mock_late(base_url: str = BASE_URL) -> Iterator[respx.MockRouter]:
     """Route requests to the Late API to respx for the length of the block.
 
     Every createPost request the block sends must be valid, whatever route
-    answered it: a test that mocks POST /posts itself is checked too.
+    responded: a test that mocks POST /posts itself is checked too.
     """
     with respx.mock(base_url=base_url + "/v1", assert_all_called=False) as router:
         yield router

@@ -950,14 +950,14 @@ def test_alerts_off_one_line_a_run(cli: Cli, late: respx.MockRouter) -> None:
         f"WARNING failure alerts are off, so no email was sent for post {post_id};"
         " set an address with 'rabb notify --email ADDRESS'"
     )
-    # A run that published a post says it once too, in general terms.
+    # A run that published a post prints the note once too, in general terms.
     assert published.exit_code == 0
     [note] = published.stderr.splitlines()
     assert note.endswith(
         "WARNING failure alerts are off, so a post that fails sends no email;"
         " set an address with 'rabb notify --email ADDRESS'"
     )
-    # A run with nothing due says nothing, so cron sends no mail for it.
+    # A run with nothing due prints nothing, so cron sends no mail for it.
     assert quiet.exit_code == 0
     assert quiet.stdout == ""
     assert quiet.stderr == ""

@@ -442,7 +442,7 @@ def test_207_scheduled_followed_up(cli: Cli, late: respx.MockRouter) -> None:
 
 
 def test_edit_waiting_on_late_explains(cli: Cli, late: respx.MockRouter) -> None:
-    """No run holds a post that Late keeps publishing, so edit says what does."""
+    """An unclaimed post that Late is still publishing: edit explains what comes."""
     post_id = schedule(cli, "Later on Late", "twitter")
     pending = {"platform": "twitter", "accountId": "acc-x", "status": "pending"}
     waiting = late_post("late-3", status="scheduled", targets=[pending])

@@ -37,7 +37,7 @@ sys.stderr.write(str(written))
 """
 # Far more than rabb ever reads, so a reader that reads to the end is caught.
 WRITER_TOTAL = 64 * 1024 * 1024
-# A Linux pipe holds 64 KiB unless resized (up to 1 MiB by default), and the
+# A Linux pipe buffers 64 KiB unless resized (up to 1 MiB by default), and the
 # writer fills it before it sees the reader close its end.
 PIPE_SLACK = 1024 * 1024 + 1024
 

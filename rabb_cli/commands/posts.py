@@ -245,7 +245,7 @@ def edit(
         scheduled_for=resolve_at(at) if at is not None else None,
     )
     nothing_else = not (platform or media or no_media or text_for or at is not None)
-    # Checked here too, where the error can say when a stopped run's claim ends.
+    # Checked here too, so the error can name the time a stopped run's claim ends.
     current = _editable_post(context, post_id)
     if text is not None:
         changes.text = resolve_text(text)

@@ -100,7 +100,7 @@ class Outcome:
     # True when the request may have created the post without a response saying so.
     outcome_unknown: bool = False
     # True when the failure proves Late created nothing: no connection was made, the
-    # run stopped before sending, or Late answered 429. Such a failure spends no
+    # run stopped before sending, or Late returned 429. Such a failure spends no
     # attempt, and the post is tried again until its max_lateness runs out.
     not_sent: bool = False
     # True when Late refused to retry its failed post, so the next attempt creates a

@@ -326,7 +326,7 @@ class OutcomeRecorder:
         cause: str,
         now: datetime,
     ) -> PostOutcome:
-        """End a post that Late asks to wait for past its deadline.
+        """End a post when Late requests a wait that ends past its deadline.
 
         The next attempt could only fail as too late, with a reason that blames a
         computer that was asleep, so the post ends now with Late's real reason.
@@ -529,7 +529,7 @@ def _confirm_every_target(outcome: Outcome, claim: Claim, post: Post) -> Outcome
         )
         for target in missing
     )
-    # NOTE: when Late called its post partial, `rabb retry` asks Late to retry it,
+    # NOTE: when Late called its post partial, `rabb retry` requests Late's retry of it,
     # and Late's retry covers only the platforms its post has, not these targets.
     published = any(r.status is TargetStatus.PUBLISHED for r in outcome.targets)
     # Late's own errors for the targets it has come first, then the missing ones.
